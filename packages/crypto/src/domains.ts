@@ -1,0 +1,22 @@
+/**
+ * Every domain-separation label of the cryptographic core, in one place.
+ *
+ * A signature or key derivation for one purpose must never be valid for another (SPEC CRYPTO-4):
+ * each signed message and each KDF input starts with one of these labels, length-prefixed, so a
+ * device certificate can never verify as a device list, nor a prekey signature as either.
+ * Changing a label is a protocol version change.
+ * @module
+ */
+export const DOMAIN = {
+  signedPreKey: 'Pairwise/v1/signed-prekey',
+  pqPreKey: 'Pairwise/v1/pq-prekey',
+  deviceCertificate: 'Pairwise/v1/device-certificate',
+  deviceList: 'Pairwise/v1/device-list',
+  sessionAssociatedData: 'Pairwise/v1/session-ad',
+  ratchetRoot: 'Pairwise/v1/ratchet-root',
+  ratchetMessage: 'Pairwise/v1/ratchet-message',
+  linkBundle: 'Pairwise/v1/link-bundle',
+  safetyNumber: 'Pairwise/v1/safety-number',
+  /** PQXDH section 2.2 asks for an info string naming the curve, hash and KEM. */
+  pqxdhInfo: 'Pairwise_PQXDH_CURVE25519_SHA-256_ML-KEM-768',
+} as const;
