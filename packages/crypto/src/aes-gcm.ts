@@ -1,10 +1,11 @@
 /**
  * AES-GCM (NIST SP 800-38D) on WebCrypto, with 128-bit tags.
  *
- * Keys are 128 or 256 bits. 192-bit keys are refused on purpose: Chromium's WebCrypto does not
- * implement them, and code that worked in Node would then fail in the browser. The protocol
- * itself uses only 256-bit keys and 96-bit nonces; other non-empty nonce lengths are allowed
- * because GCM defines them (SP 800-38D section 7.1) and the published vectors cover them.
+ * Keys are 128 or 256 bits and nonces 96 bits, the parameter set that behaves the same in every
+ * WebCrypto we run on: Chromium has no AES-192, and Node's WebCrypto refuses several of the other
+ * nonce lengths GCM defines. 96-bit nonces are also the length SP 800-38D section 8.2 recommends.
+ * Anything else is refused with a `RangeError` before it reaches the platform, so code that works
+ * in Node cannot fail in the browser. The protocol uses 256-bit keys.
  * @module
  */
 import { assertBytes } from './errors.js';
@@ -34,8 +35,7 @@ export async function generateAesGcmKey(options: KeyGenerationOptions = {}): Pro
 }
 
 function checkNonce(nonce: Uint8Array): void {
-  assertBytes(nonce, 'nonce');
-  if (nonce.length === 0) throw new RangeError('nonce must not be empty (SP 800-38D requires len(IV) >= 1)');
+  assertBytes(nonce, 'nonce', AES_GCM_NONCE_BYTES);
 }
 
 /** Encrypts; returns ciphertext followed by the 16-byte tag. */

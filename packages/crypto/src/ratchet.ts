@@ -33,6 +33,12 @@ export const MAX_SKIP = 1000;
  */
 export const MAX_SKIPPED_KEYS = 2000;
 
+/**
+ * How many earlier ratchet keys of the peer are remembered, so that a replayed message from an
+ * old chain is recognised as a duplicate instead of costing a pointless DH ratchet step.
+ */
+export const REMEMBERED_REMOTE_KEYS = 32;
+
 const RATCHET_MESSAGE_VERSION = 1;
 /** version (1) || DH public key (32) || PN (4) || N (4). */
 export const RATCHET_HEADER_BYTES = 41;
@@ -76,6 +82,8 @@ export interface RatchetRecord {
   readonly rootKey: Uint8Array;
   readonly ownRatchetKey: { readonly publicKey: Uint8Array; readonly privateKey: CryptoKey };
   readonly remoteRatchetKey: Uint8Array | null;
+  /** The peer's earlier ratchet keys, newest last. */
+  readonly previousRemoteRatchetKeys: readonly Uint8Array[];
   readonly sendingChainKey: Uint8Array | null;
   readonly receivingChainKey: Uint8Array | null;
   readonly sendCount: number;
@@ -97,6 +105,7 @@ interface State {
   rootKey: Uint8Array;
   ownRatchetKey: X25519KeyPair;
   remoteRatchetKey: Uint8Array | null;
+  previousRemoteRatchetKeys: readonly Uint8Array[];
   sendingChainKey: Uint8Array | null;
   receivingChainKey: Uint8Array | null;
   sendCount: number;
@@ -194,6 +203,7 @@ export class DoubleRatchet {
       rootKey,
       ownRatchetKey,
       remoteRatchetKey: remoteRatchetKey.slice(),
+      previousRemoteRatchetKeys: [],
       sendingChainKey,
       receivingChainKey: null,
       sendCount: 0,
@@ -215,6 +225,7 @@ export class DoubleRatchet {
       rootKey: sharedSecret.slice(),
       ownRatchetKey,
       remoteRatchetKey: null,
+      previousRemoteRatchetKeys: [],
       sendingChainKey: null,
       receivingChainKey: null,
       sendCount: 0,
@@ -252,6 +263,9 @@ export class DoubleRatchet {
       rootKey: copy(record.rootKey, 'record.rootKey') as Uint8Array,
       ownRatchetKey: { publicKey: record.ownRatchetKey.publicKey.slice(), privateKey: record.ownRatchetKey.privateKey },
       remoteRatchetKey: copy(record.remoteRatchetKey, 'record.remoteRatchetKey'),
+      previousRemoteRatchetKeys: record.previousRemoteRatchetKeys
+        .slice(-REMEMBERED_REMOTE_KEYS)
+        .map((key, i) => copy(key, `record.previousRemoteRatchetKeys[${i}]`) as Uint8Array),
       sendingChainKey: copy(record.sendingChainKey, 'record.sendingChainKey'),
       receivingChainKey: copy(record.receivingChainKey, 'record.receivingChainKey'),
       sendCount: record.sendCount,
@@ -281,6 +295,7 @@ export class DoubleRatchet {
       rootKey: s.rootKey.slice(),
       ownRatchetKey: { publicKey: s.ownRatchetKey.publicKey.slice(), privateKey: s.ownRatchetKey.privateKey },
       remoteRatchetKey: copy(s.remoteRatchetKey),
+      previousRemoteRatchetKeys: s.previousRemoteRatchetKeys.map((key) => key.slice()),
       sendingChainKey: copy(s.sendingChainKey),
       receivingChainKey: copy(s.receivingChainKey),
       sendCount: s.sendCount,
@@ -363,6 +378,10 @@ export class DoubleRatchet {
     }
     const sameChain = work.remoteRatchetKey !== null && bytesEqual(header.ratchetKey, work.remoteRatchetKey);
     if (sameChain && header.counter < work.receiveCount) throw new RefusedError(DecryptFailure.Duplicate);
+    if (work.previousRemoteRatchetKeys.some((key) => bytesEqual(key, header.ratchetKey))) {
+      // A chain we have left: every key of it we still hold was looked up above.
+      throw new RefusedError(DecryptFailure.Duplicate);
+    }
     if (!sameChain) {
       await this.skipMessageKeys(work, discarded, header.previousCount);
       await this.ratchetStep(work, discarded, header.ratchetKey);
@@ -415,6 +434,11 @@ export class DoubleRatchet {
     work.previousSendCount = work.sendCount;
     work.sendCount = 0;
     work.receiveCount = 0;
+    if (work.remoteRatchetKey !== null) {
+      work.previousRemoteRatchetKeys = [...work.previousRemoteRatchetKeys, work.remoteRatchetKey].slice(
+        -REMEMBERED_REMOTE_KEYS,
+      );
+    }
     work.remoteRatchetKey = remoteRatchetKey.slice();
     const [rootKey1, receivingChainKey] = await kdfRoot(
       work.rootKey,
