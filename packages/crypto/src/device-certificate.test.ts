@@ -53,6 +53,16 @@ describe('[CERT-1] device certificates', () => {
     expect(await verifyDeviceCertificate(list, account.publicKey)).toBeNull();
   });
 
+  it('ids are measured in UTF-8: the longest accepted non-ASCII id signs and verifies', async () => {
+    const { account, certificate } = await setup();
+    const longest = { ...certificate, deviceId: 'é'.repeat(64) }; // 128 bytes of UTF-8
+    const signed = await signDeviceCertificate(account.privateKey, longest);
+    expect(await verifyDeviceCertificate(signed, account.publicKey)).toEqual(longest);
+    await expect(signDeviceCertificate(account.privateKey, { ...certificate, deviceId: 'é'.repeat(65) })).rejects.toThrow(
+      RangeError,
+    );
+  });
+
   it('[CRYPTO-3] signing refuses bad input, naming it', async () => {
     const { account, certificate } = await setup();
     await expect(signDeviceCertificate(account.privateKey, { ...certificate, deviceId: '' })).rejects.toThrow(/deviceId/);

@@ -7,6 +7,7 @@
  * bytes it received and only then decodes them.
  * @module
  */
+import { utf8 } from './bytes.js';
 import { DOMAIN } from './domains.js';
 import { ByteReader, ByteWriter } from './encoding.js';
 import { ed25519Sign, ed25519Verify } from './ed25519.js';
@@ -33,10 +34,13 @@ export interface SignedDeviceCertificate {
   readonly signature: Uint8Array;
 }
 
-/** Encodes a non-empty id; ids are opaque strings chosen by the server or the primary. */
+/**
+ * Checks an id before it is signed: a non-empty string of at most MAX_ID_BYTES in UTF-8, the
+ * same measure the reader applies, so that whatever is signed can also be verified.
+ */
 export function checkId(id: string, name: string): void {
   if (typeof id !== 'string' || id.length === 0) throw new TypeError(`${name} must be a non-empty string`);
-  if (id.length > MAX_ID_BYTES) throw new RangeError(`${name} is longer than ${MAX_ID_BYTES}`);
+  if (utf8(id).length > MAX_ID_BYTES) throw new RangeError(`${name} is longer than ${MAX_ID_BYTES} bytes of UTF-8`);
 }
 
 function signedMessage(body: Uint8Array): Uint8Array {

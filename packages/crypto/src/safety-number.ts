@@ -73,7 +73,7 @@ function compareBytes(a: Uint8Array, b: Uint8Array): number {
 export async function computeSafetyNumber(a: SafetyNumberParty, b: SafetyNumberParty): Promise<SafetyNumber> {
   const halves = await Promise.all([fingerprint(a), fingerprint(b)]);
   halves.sort(compareBytes);
-  const [first, second] = halves as [Uint8Array, Uint8Array];
+  const [first, second] = halves;
   const digits = digitsOf(first) + digitsOf(second);
   return {
     digits,

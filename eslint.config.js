@@ -1,0 +1,65 @@
+// ESLint flat config. Type-aware rules for TypeScript, plus the purity rules that keep the pure
+// packages (crypto, protocol, client) free of Node and DOM APIs; the compiler enforces the same
+// through lib es2022 and types [] (see tsconfig.base.json).
+import js from '@eslint/js';
+import globals from 'globals';
+import tseslint from 'typescript-eslint';
+
+const PURE_PACKAGES = ['packages/crypto/src/**/*.ts', 'packages/protocol/src/**/*.ts', 'packages/client/src/**/*.ts'];
+
+export default tseslint.config(
+  { ignores: ['**/dist/**', '**/node_modules/**', 'bench/out/**', 'data/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: { project: ['./tsconfig.tests.json'], tsconfigRootDir: import.meta.dirname },
+      globals: { ...globals.node },
+    },
+    rules: {
+      '@typescript-eslint/consistent-type-imports': 'error',
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/switch-exhaustiveness-check': 'error',
+      'no-restricted-syntax': [
+        'error',
+        { selector: 'TSEnumDeclaration', message: 'Use an `as const` object and a derived union (STYLE.md).' },
+        { selector: 'TSModuleDeclaration[kind="namespace"]', message: 'No namespaces (STYLE.md).' },
+      ],
+    },
+  },
+  {
+    // Package sources are linted under their own (pure) compiler settings, not the tests' ones.
+    files: ['packages/*/src/**/*.ts'],
+    ignores: ['**/*.test.ts', '**/test-support/**'],
+    languageOptions: { parserOptions: { project: ['./packages/*/tsconfig.json'] } },
+  },
+  {
+    files: PURE_PACKAGES,
+    languageOptions: { globals: {} },
+    rules: {
+      'no-console': 'error',
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['node:*'], message: 'Pure packages cannot import Node modules.' }] },
+      ],
+      'no-restricted-globals': [
+        'error',
+        ...['window', 'document', 'navigator', 'localStorage', 'indexedDB', 'Buffer', 'process', 'require', 'global'].map(
+          (name) => ({ name, message: `Pure packages cannot use ${name}; put environment code behind an interface.` }),
+        ),
+      ],
+    },
+  },
+  {
+    files: ['**/*.test.ts', '**/test-support/**/*.ts'],
+    rules: {
+      // Tests may assert on values TypeScript cannot prove present (expect(x!) after a check).
+      '@typescript-eslint/no-non-null-assertion': 'off',
+      'no-console': 'off',
+    },
+  },
+  {
+    files: ['**/*.js', '**/*.mjs'],
+    ...tseslint.configs.disableTypeChecked,
+  },
+);
