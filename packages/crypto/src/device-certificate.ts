@@ -10,9 +10,9 @@
 import { utf8 } from './bytes.js';
 import { DOMAIN } from './domains.js';
 import { ByteReader, ByteWriter } from './encoding.js';
-import { ed25519Sign, ed25519Verify } from './ed25519.js';
 import { assertBytes } from './errors.js';
 import type { DevicePublicIdentity } from './keys.js';
+import { signBody, verifySignedBody, type SignedBody } from './signed-body.js';
 import type { CryptoKey } from './webcrypto.js';
 
 const CERTIFICATE_FORMAT = 1;
@@ -29,10 +29,7 @@ export interface DeviceCertificate {
 }
 
 /** A certificate as sent: the signed bytes and the account key's signature over them. */
-export interface SignedDeviceCertificate {
-  readonly body: Uint8Array;
-  readonly signature: Uint8Array;
-}
+export type SignedDeviceCertificate = SignedBody;
 
 /**
  * Checks an id before it is signed: a non-empty string of at most MAX_ID_BYTES in UTF-8, the
@@ -41,10 +38,6 @@ export interface SignedDeviceCertificate {
 export function checkId(id: string, name: string): void {
   if (typeof id !== 'string' || id.length === 0) throw new TypeError(`${name} must be a non-empty string`);
   if (utf8(id).length > MAX_ID_BYTES) throw new RangeError(`${name} is longer than ${MAX_ID_BYTES} bytes of UTF-8`);
-}
-
-function signedMessage(body: Uint8Array): Uint8Array {
-  return new ByteWriter().string(DOMAIN.deviceCertificate).bytes(body).finish();
 }
 
 /** Signs a certificate with the account identity key (primary device only). */
@@ -64,7 +57,7 @@ export async function signDeviceCertificate(
     .fixed(certificate.identity.agreementKey, 32)
     .u64(certificate.issuedAt)
     .finish();
-  return { body, signature: await ed25519Sign(accountPrivateKey, signedMessage(body)) };
+  return signBody(accountPrivateKey, DOMAIN.deviceCertificate, body);
 }
 
 /**
@@ -75,11 +68,10 @@ export async function verifyDeviceCertificate(
   signed: SignedDeviceCertificate,
   accountPublicKey: Uint8Array,
 ): Promise<DeviceCertificate | null> {
-  if (!(signed?.body instanceof Uint8Array) || !(signed.signature instanceof Uint8Array)) return null;
-  if (!(accountPublicKey instanceof Uint8Array)) return null;
-  if (!(await ed25519Verify(accountPublicKey, signedMessage(signed.body), signed.signature))) return null;
+  const body = await verifySignedBody(signed, accountPublicKey, DOMAIN.deviceCertificate);
+  if (body === null) return null;
   try {
-    const reader = new ByteReader(signed.body);
+    const reader = new ByteReader(body);
     if (reader.u8() !== CERTIFICATE_FORMAT) return null;
     const certificate = {
       accountId: reader.string(MAX_ID_BYTES),

@@ -11,10 +11,10 @@
 import { checkId, MAX_ID_BYTES } from './device-certificate.js';
 import { DOMAIN } from './domains.js';
 import { ByteReader, ByteWriter } from './encoding.js';
-import { ed25519Sign, ed25519Verify } from './ed25519.js';
 import { assertBytes, assertNever } from './errors.js';
 import { bytesEqual } from './bytes.js';
 import type { DevicePublicIdentity } from './keys.js';
+import { signBody, verifySignedBody, type SignedBody } from './signed-body.js';
 import type { CryptoKey } from './webcrypto.js';
 
 const LIST_FORMAT = 1;
@@ -48,10 +48,7 @@ export interface DeviceList {
 }
 
 /** A list as sent: the signed bytes and the account key's signature. */
-export interface SignedDeviceList {
-  readonly body: Uint8Array;
-  readonly signature: Uint8Array;
-}
+export type SignedDeviceList = SignedBody;
 
 /** What a verifier knows besides the list. */
 export interface DeviceListCheck {
@@ -89,10 +86,6 @@ function structuralProblem(list: DeviceList): string | null {
   return null;
 }
 
-function signedMessage(body: Uint8Array): Uint8Array {
-  return new ByteWriter().string(DOMAIN.deviceList).bytes(body).finish();
-}
-
 /** Signs a device list with the account identity key (primary device only). */
 export async function signDeviceList(accountPrivateKey: CryptoKey, list: DeviceList): Promise<SignedDeviceList> {
   checkId(list.accountId, 'list.accountId');
@@ -116,8 +109,7 @@ export async function signDeviceList(accountPrivateKey: CryptoKey, list: DeviceL
   }
   const problem = structuralProblem(list);
   if (problem !== null) throw new RangeError(`list must have ${problem}`);
-  const body = writer.finish();
-  return { body, signature: await ed25519Sign(accountPrivateKey, signedMessage(body)) };
+  return signBody(accountPrivateKey, DOMAIN.deviceList, writer.finish());
 }
 
 function decode(body: Uint8Array): DeviceList | null {
@@ -151,12 +143,11 @@ export async function verifyDeviceList(
   accountPublicKey: Uint8Array,
   check: DeviceListCheck,
 ): Promise<DeviceList | null> {
-  if (!(signed?.body instanceof Uint8Array) || !(signed.signature instanceof Uint8Array)) return null;
-  if (!(accountPublicKey instanceof Uint8Array)) return null;
-  if (!(await ed25519Verify(accountPublicKey, signedMessage(signed.body), signed.signature))) return null;
+  const body = await verifySignedBody(signed, accountPublicKey, DOMAIN.deviceList);
+  if (body === null) return null;
   let list: DeviceList | null;
   try {
-    list = decode(signed.body);
+    list = decode(body);
   } catch {
     return null;
   }

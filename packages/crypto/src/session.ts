@@ -108,6 +108,16 @@ export function parseSessionMessage(message: Uint8Array): ParsedSessionMessage {
   throw new MalformedInputError(`unknown session message type ${type}`);
 }
 
+/** `parseSessionMessage` for peer data: `null` instead of an exception when malformed. */
+function tryParseSessionMessage(message: Uint8Array): ParsedSessionMessage | null {
+  try {
+    return parseSessionMessage(message);
+  } catch (error) {
+    if (error instanceof MalformedInputError) return null;
+    throw error;
+  }
+}
+
 /**
  * An end-to-end-encrypted session with one device of a peer.
  *
@@ -153,13 +163,8 @@ export class Session {
     | { ok: true; session: Session; plaintext: Uint8Array; oneTimePreKeyId: number | null }
     | { ok: false; reason: SessionFailure }
   > {
-    let parsed: ParsedSessionMessage;
-    try {
-      parsed = parseSessionMessage(message);
-    } catch (error) {
-      if (error instanceof MalformedInputError) return { ok: false, reason: SessionFailure.Malformed };
-      throw error;
-    }
+    const parsed = tryParseSessionMessage(message);
+    if (parsed === null) return { ok: false, reason: SessionFailure.Malformed };
     const initiation = parsed.initiation;
     if (initiation === null) return { ok: false, reason: SessionFailure.Malformed };
     const [signedPreKey, pqPreKey, oneTimePreKey] = await Promise.all([
@@ -222,13 +227,8 @@ export class Session {
    * session's own initiation (the initiator repeating it until it hears back).
    */
   async decrypt(message: Uint8Array): Promise<SessionDecryptResult> {
-    let parsed: ParsedSessionMessage;
-    try {
-      parsed = parseSessionMessage(message);
-    } catch (error) {
-      if (error instanceof MalformedInputError) return { ok: false, reason: SessionFailure.Malformed };
-      throw error;
-    }
+    const parsed = tryParseSessionMessage(message);
+    if (parsed === null) return { ok: false, reason: SessionFailure.Malformed };
     if (parsed.initiation !== null) {
       if (this.baseKey === null || !bytesEqual(parsed.initiation.ephemeralKey, this.baseKey)) {
         return { ok: false, reason: SessionFailure.OtherSession };
