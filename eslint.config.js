@@ -51,6 +51,53 @@ export default tseslint.config(
     },
   },
   {
+    // The client's environment code compiles under its own settings: src/node with Node types
+    // (tsconfig.node.json), src/dom with the DOM (tsconfig.dom.json, tsconfig.dom-tests.json).
+    files: ['packages/client/src/node/**/*.ts'],
+    ignores: ['**/*.test.ts'],
+    languageOptions: { parserOptions: { project: ['./packages/client/tsconfig.node.json'] } },
+  },
+  {
+    files: ['packages/client/src/dom/**/*.ts'],
+    languageOptions: { parserOptions: { project: ['./packages/client/tsconfig.dom.json'] } },
+  },
+  {
+    files: ['packages/client/src/dom/**/*.test.ts'],
+    languageOptions: { parserOptions: { project: ['./packages/client/tsconfig.dom-tests.json'] } },
+  },
+  {
+    // src/node may use Node but not the browser; src/dom the browser but not Node.
+    files: ['packages/client/src/node/**/*.ts'],
+    languageOptions: { globals: { ...globals.node } },
+    rules: {
+      'no-restricted-imports': 'off',
+      'no-restricted-globals': [
+        'error',
+        ...['window', 'document', 'navigator', 'localStorage', 'indexedDB'].map((name) => ({
+          name,
+          message: `Node code cannot use ${name}; browser code belongs in src/dom.`,
+        })),
+      ],
+    },
+  },
+  {
+    files: ['packages/client/src/dom/**/*.ts'],
+    languageOptions: { globals: { ...globals.browser } },
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['node:*'], message: 'Browser code cannot import Node modules.' }] },
+      ],
+      'no-restricted-globals': [
+        'error',
+        ...['Buffer', 'process', 'require', 'global'].map((name) => ({
+          name,
+          message: `Browser code cannot use ${name}; Node code belongs in src/node.`,
+        })),
+      ],
+    },
+  },
+  {
     files: ['**/*.test.ts', '**/test-support/**/*.ts'],
     rules: {
       // Tests may assert on values TypeScript cannot prove present (expect(x!) after a check).

@@ -1,5 +1,5 @@
 import { playwright } from '@vitest/browser-playwright';
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from './scripts/chromium.mjs';
 
 // Two projects share the same test files where it matters:
@@ -15,6 +15,8 @@ export default defineConfig({
         test: {
           name: 'node',
           include: ['packages/*/src/**/*.test.ts', 'scripts/**/*.test.ts'],
+          // Browser-only code (IndexedDB and the like) is tested in the browser project alone.
+          exclude: [...configDefaults.exclude, 'packages/*/src/dom/**'],
           environment: 'node',
           testTimeout: 60_000,
         },
@@ -23,7 +25,11 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'browser',
-          include: ['packages/crypto/src/**/*.test.ts'],
+          include: [
+            'packages/crypto/src/**/*.test.ts',
+            'packages/client/src/memory-store.test.ts',
+            'packages/client/src/dom/**/*.test.ts',
+          ],
           testTimeout: 120_000,
           browser: {
             enabled: true,

@@ -12,6 +12,7 @@ export const DOMAIN = {
   pqPreKey: 'Pairwise/v1/pq-prekey',
   deviceCertificate: 'Pairwise/v1/device-certificate',
   deviceList: 'Pairwise/v1/device-list',
+  deviceAuth: 'Pairwise/v1/device-auth',
   sessionAssociatedData: 'Pairwise/v1/session-ad',
   ratchetRoot: 'Pairwise/v1/ratchet-root',
   ratchetMessage: 'Pairwise/v1/ratchet-message',

@@ -91,6 +91,8 @@ export interface RatchetRecord {
   readonly previousSendCount: number;
   /** Oldest first. */
   readonly skipped: readonly SkippedKeyRecord[];
+  /** Whether new ratchet keys are made extractable (only for stores that must export keys). */
+  readonly extractableKeys: boolean;
 }
 
 /** The parsed header of a ratchet message. */
@@ -113,6 +115,13 @@ interface State {
   previousSendCount: number;
   /** Keyed by `${hex(ratchetKey)}:${counter}`; Map keeps insertion order, oldest first. */
   skipped: Map<string, SkippedKeyRecord>;
+  readonly extractableKeys: boolean;
+}
+
+/** Options of a new ratchet. */
+export interface RatchetOptions {
+  /** Make ratchet keys extractable: only for a store that serialises keys to bytes (Node files). */
+  readonly extractableKeys?: boolean;
 }
 
 const ZERO_SALT = new Uint8Array(32);
@@ -189,11 +198,13 @@ export class DoubleRatchet {
     sharedSecret: Uint8Array,
     associatedData: Uint8Array,
     remoteRatchetKey: Uint8Array,
+    options: RatchetOptions = {},
   ): Promise<DoubleRatchet> {
     assertBytes(sharedSecret, 'sharedSecret', 32);
     assertBytes(associatedData, 'associatedData');
     assertBytes(remoteRatchetKey, 'remoteRatchetKey', 32);
-    const ownRatchetKey = await generateX25519KeyPair();
+    const extractableKeys = options.extractableKeys ?? false;
+    const ownRatchetKey = await generateX25519KeyPair({ extractable: extractableKeys });
     const [rootKey, sendingChainKey] = await kdfRoot(
       sharedSecret.slice(),
       await x25519(ownRatchetKey.privateKey, remoteRatchetKey),
@@ -210,6 +221,7 @@ export class DoubleRatchet {
       receiveCount: 0,
       previousSendCount: 0,
       skipped: new Map(),
+      extractableKeys,
     });
   }
 
@@ -217,7 +229,12 @@ export class DoubleRatchet {
    * The responder's ratchet (RatchetInitBob): its first ratchet key is the signed prekey the
    * initiator used. It can send only after it has received.
    */
-  static responder(sharedSecret: Uint8Array, associatedData: Uint8Array, ownRatchetKey: X25519KeyPair): DoubleRatchet {
+  static responder(
+    sharedSecret: Uint8Array,
+    associatedData: Uint8Array,
+    ownRatchetKey: X25519KeyPair,
+    options: RatchetOptions = {},
+  ): DoubleRatchet {
     assertBytes(sharedSecret, 'sharedSecret', 32);
     assertBytes(associatedData, 'associatedData');
     return new DoubleRatchet({
@@ -232,6 +249,7 @@ export class DoubleRatchet {
       receiveCount: 0,
       previousSendCount: 0,
       skipped: new Map(),
+      extractableKeys: options.extractableKeys ?? false,
     });
   }
 
@@ -272,6 +290,7 @@ export class DoubleRatchet {
       receiveCount: record.receiveCount,
       previousSendCount: record.previousSendCount,
       skipped,
+      extractableKeys: record.extractableKeys === true,
     });
   }
 
@@ -306,6 +325,7 @@ export class DoubleRatchet {
         counter: entry.counter,
         messageKey: entry.messageKey.slice(),
       })),
+      extractableKeys: s.extractableKeys,
     };
   }
 
@@ -444,7 +464,7 @@ export class DoubleRatchet {
       work.rootKey,
       await x25519(work.ownRatchetKey.privateKey, remoteRatchetKey),
     );
-    work.ownRatchetKey = await generateX25519KeyPair();
+    work.ownRatchetKey = await generateX25519KeyPair({ extractable: work.extractableKeys });
     const [rootKey2, sendingChainKey] = await kdfRoot(
       rootKey1,
       await x25519(work.ownRatchetKey.privateKey, remoteRatchetKey),

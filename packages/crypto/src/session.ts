@@ -16,7 +16,7 @@ import { assertBytes, MalformedInputError } from './errors.js';
 import type { DeviceIdentity, DevicePublicIdentity, OneTimePreKey, PqPreKey, SignedPreKey } from './keys.js';
 import { ML_KEM_768_CIPHERTEXT_BYTES } from './ml-kem.js';
 import { initiatePqxdh, respondPqxdh, type PqxdhInitiation, type PreKeyBundle } from './pqxdh.js';
-import { DecryptFailure, DoubleRatchet, type RatchetRecord } from './ratchet.js';
+import { DecryptFailure, DoubleRatchet, type RatchetOptions, type RatchetRecord } from './ratchet.js';
 
 const SESSION_MESSAGE_VERSION = 1;
 
@@ -138,14 +138,20 @@ export class Session {
     private readonly baseKey: Uint8Array | null,
   ) {}
 
+  /** The PQXDH base key of a session this device accepted (to recognise repeated PreKey messages). */
+  get acceptedBaseKey(): Uint8Array | null {
+    return this.baseKey;
+  }
+
   /** Starts a session from a peer device's prekey bundle; `null` when the bundle does not verify. */
-  static async initiate(ours: DeviceIdentity, bundle: PreKeyBundle): Promise<Session | null> {
+  static async initiate(ours: DeviceIdentity, bundle: PreKeyBundle, options: RatchetOptions = {}): Promise<Session | null> {
     const started = await initiatePqxdh(ours, bundle);
     if (started === null) return null;
     const ratchet = await DoubleRatchet.initiator(
       started.agreement.sharedSecret,
       started.agreement.associatedData,
       bundle.signedPreKey.publicKey,
+      options,
     );
     return new Session(ratchet, bundle.identity, encodeInitiation(started.initiation), null);
   }
@@ -159,6 +165,7 @@ export class Session {
     ours: DeviceIdentity,
     preKeys: PreKeySource,
     message: Uint8Array,
+    options: RatchetOptions = {},
   ): Promise<
     | { ok: true; session: Session; plaintext: Uint8Array; oneTimePreKeyId: number | null }
     | { ok: false; reason: SessionFailure }
@@ -177,7 +184,7 @@ export class Session {
     }
     const agreement = await respondPqxdh(ours, { signedPreKey, pqPreKey, oneTimePreKey }, initiation);
     if (agreement === null) return { ok: false, reason: SessionFailure.InvalidKey };
-    const ratchet = DoubleRatchet.responder(agreement.sharedSecret, agreement.associatedData, signedPreKey.keyPair);
+    const ratchet = DoubleRatchet.responder(agreement.sharedSecret, agreement.associatedData, signedPreKey.keyPair, options);
     const result = await ratchet.decrypt(parsed.ratchetMessage);
     if (!result.ok) return result;
     const session = new Session(ratchet, initiation.initiatorIdentity, null, initiation.ephemeralKey);

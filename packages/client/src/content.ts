@@ -1,0 +1,36 @@
+/**
+ * The plaintext inside envelopes, padded so that ciphertext lengths say little about the text.
+ * @module
+ */
+import { create, fromBinary, toBinary, type MessageInitShape } from '@bufbuild/protobuf';
+import { randomBytes } from '@pairwise/crypto/bytes';
+import { ContentSchema, type Content } from '@pairwise/protocol/content';
+
+/** Encoded contents are padded up to a multiple of this many bytes. */
+const PAD_TO = 64;
+
+/** What a content carries, without its padding (added here). */
+export interface ContentFields {
+  readonly messageId: Uint8Array;
+  readonly sentAt: number;
+  readonly syncChat?: string;
+  readonly body: NonNullable<MessageInitShape<typeof ContentSchema>['body']>;
+}
+
+/** Encodes content with padding. */
+export function encodeContent(content: ContentFields): Uint8Array {
+  const message = create(ContentSchema, content);
+  const bare = toBinary(ContentSchema, message);
+  // Field 15 costs a tag byte and a length byte (or two) besides the padding itself.
+  message.padding = randomBytes(PAD_TO - ((bare.length + 3) % PAD_TO));
+  return toBinary(ContentSchema, message);
+}
+
+/** Decodes content from a peer; `null` when it is not valid. */
+export function decodeContent(bytes: Uint8Array): Content | null {
+  try {
+    return fromBinary(ContentSchema, bytes, { readUnknownFields: false });
+  } catch {
+    return null;
+  }
+}

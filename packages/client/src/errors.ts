@@ -1,0 +1,59 @@
+/**
+ * Errors the SDK raises. Server refusals keep their wire code, so callers switch on `code`.
+ * @module
+ */
+import { isWireErrorCode, type WireErrorCode } from '@pairwise/protocol/errors';
+import type { AccountDevices } from '@pairwise/protocol/wire';
+
+/** The server refused a request. */
+export class RequestError extends Error {
+  override readonly name = 'RequestError';
+  readonly code: WireErrorCode | 'UNKNOWN';
+  constructor(
+    code: string,
+    message: string,
+    /** With DEVICES_CHANGED: the accounts' current devices. */
+    readonly accounts: readonly AccountDevices[] = [],
+  ) {
+    super(message);
+    this.code = isWireErrorCode(code) ? code : 'UNKNOWN';
+  }
+}
+
+/** The connection closed before the server answered; the request may or may not have happened. */
+export class ConnectionClosedError extends Error {
+  override readonly name = 'ConnectionClosedError';
+}
+
+/** The server did not answer in time. */
+export class TimeoutError extends Error {
+  override readonly name = 'TimeoutError';
+}
+
+/** Why a scanned code cannot be used to link. */
+export const LinkErrorReason = {
+  /** Not a Pairwise link code at all. */
+  NotALinkCode: 'not-a-link-code',
+  /** A Pairwise code for another server: possibly a phishing page showing someone else's code. */
+  WrongOrigin: 'wrong-origin',
+  /** Only the primary device can link devices. */
+  NotPrimary: 'not-primary',
+} as const;
+/** One of `LinkErrorReason`. */
+export type LinkErrorReason = (typeof LinkErrorReason)[keyof typeof LinkErrorReason];
+
+/** A link code was refused before anything was sent to the server. */
+export class LinkError extends Error {
+  override readonly name = 'LinkError';
+  constructor(
+    readonly reason: LinkErrorReason,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A peer's signed device list did not verify against the pinned account key. */
+export class DeviceListRejectedError extends Error {
+  override readonly name = 'DeviceListRejectedError';
+}

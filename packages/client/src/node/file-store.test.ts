@@ -1,0 +1,178 @@
+// The file store against the ClientStore contract, plus what only files can get wrong: atomic
+// writes, damaged files, permissions, and keys that must be extractable to be written.
+import type { webcrypto } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { StoreTable } from '../client-store.js';
+import { StoreCorruptError } from '../store-errors.js';
+import { describeClientStoreContract } from '../test-support/client-store-contract.js';
+import { FileStore } from './file-store.js';
+
+type CryptoKey = webcrypto.CryptoKey;
+type CryptoKeyPair = webcrypto.CryptoKeyPair;
+
+let root = '';
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'pairwise-file-store-'));
+});
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+describeClientStoreContract('FileStore', () => FileStore.open(join(root, 'contract')), { persistent: true });
+
+describe('FileStore', () => {
+  let counter = 0;
+  const directory = (): string => join(root, `case-${++counter}`);
+
+  it('needs extractable keys', async () => {
+    const store = await FileStore.open(directory());
+    expect(store.needsExtractableKeys).toBe(true);
+    await store.close();
+  });
+
+  it('refuses a directory that is not a path', async () => {
+    await expect(FileStore.open('')).rejects.toThrow(/^directory must be/);
+    await expect(FileStore.open(undefined as unknown as string)).rejects.toBeInstanceOf(TypeError);
+  });
+
+  it('[STORE-4] tells the caller that a non-extractable key needs an extractable one', async () => {
+    const store = await FileStore.open(directory());
+    const key = await crypto.subtle.generateKey({ name: 'AES-GCM', length: 256 }, false, ['encrypt']);
+    await expect(store.put(StoreTable.Sessions, 'peer/1', { chain: [key] })).rejects.toThrow(
+      'the file store needs extractable keys: the CryptoKey in key "peer/1" in table sessions is not extractable',
+    );
+    await store.close();
+  });
+
+  it('[STORE-1] re-imports X25519 and HMAC keys from their JWKs across a re-open', async () => {
+    const dir = directory();
+    const store = await FileStore.open(dir);
+    const agreement = (await crypto.subtle.generateKey({ name: 'X25519' }, true, ['deriveBits'])) as CryptoKeyPair;
+    const peer = (await crypto.subtle.generateKey({ name: 'X25519' }, true, ['deriveBits'])) as CryptoKeyPair;
+    const mac = await crypto.subtle.generateKey({ name: 'HMAC', hash: 'SHA-256' }, true, ['sign', 'verify']);
+    await store.put(StoreTable.PreKeys, 'keys', { agreement, mac });
+    await store.close();
+    const again = await FileStore.open(dir);
+    const got = await again.get<{ agreement: CryptoKeyPair; mac: CryptoKey }>(StoreTable.PreKeys, 'keys');
+    const shared = async (privateKey: CryptoKey, publicKey: CryptoKey): Promise<number[]> =>
+      Array.from(new Uint8Array(await crypto.subtle.deriveBits({ name: 'X25519', public: publicKey }, privateKey, 256)));
+    expect(await shared(got!.agreement.privateKey, peer.publicKey)).toEqual(
+      await shared(peer.privateKey, agreement.publicKey),
+    );
+    expect(await shared(peer.privateKey, got!.agreement.publicKey)).toEqual(
+      await shared(agreement.privateKey, peer.publicKey),
+    );
+    expect(got!.mac.algorithm).toEqual(mac.algorithm);
+    const tag = await crypto.subtle.sign('HMAC', got!.mac, Uint8Array.of(1));
+    expect(await crypto.subtle.verify('HMAC', mac, tag, Uint8Array.of(1))).toBe(true);
+    await again.close();
+  });
+
+  it('writes one file per table, owner-only, and leaves no temporary file behind', async () => {
+    const dir = directory();
+    const store = await FileStore.open(dir);
+    await Promise.all(
+      Array.from({ length: 30 }, (_, index) => store.put(StoreTable.Messages, `chat/${index}`, { index })),
+    );
+    await store.put(StoreTable.Identity, 'self', { accountId: 'a' });
+    await store.close();
+    expect((await readdir(dir)).sort()).toEqual(['identity.json', 'messages.json']);
+    expect((await stat(dir)).mode & 0o777).toBe(0o700);
+    expect((await stat(join(dir, 'identity.json'))).mode & 0o777).toBe(0o600);
+    const file = JSON.parse(await readFile(join(dir, 'messages.json'), 'utf8')) as { entries: unknown[] };
+    expect(file.entries).toHaveLength(30);
+  });
+
+  it('removes a table file when its last entry is deleted', async () => {
+    const dir = directory();
+    const store = await FileStore.open(dir);
+    await store.put(StoreTable.Seen, 'x', true);
+    await store.delete(StoreTable.Seen, 'x');
+    expect(await readdir(dir)).toEqual([]);
+    await store.close();
+  });
+
+  it('ignores and removes a temporary file left by a crash mid-write, keeping the committed data', async () => {
+    const dir = directory();
+    const store = await FileStore.open(dir);
+    await store.put(StoreTable.Meta, 'committed', 1);
+    await store.close();
+    // What a crash between writing the temporary file and renaming it leaves behind.
+    const temp = 'meta.json.0b5e3f0c-6a43-4e6c-9a1f-3f2c2f5f9d11.tmp';
+    await writeFile(join(dir, temp), '{"format":"pairwise-client-store","version":1,"tab');
+    const again = await FileStore.open(dir);
+    expect(await again.get(StoreTable.Meta, 'committed')).toBe(1);
+    expect(await readdir(dir)).toEqual(['meta.json']);
+    await again.close();
+  });
+
+  it('refuses to open a damaged file, says which, and leaves it untouched', async () => {
+    const dir = directory();
+    const store = await FileStore.open(dir);
+    await store.put(StoreTable.Sessions, 'peer/1', { bytes: Uint8Array.of(1) });
+    await store.close();
+    const file = join(dir, 'sessions.json');
+    const damaged = [
+      ['{"format":"pairwise-client-store","vers', /sessions\.json is not valid JSON/],
+      ['[]', /is not a store file/],
+      ['{"format":"something-else"}', /is not a store file/],
+      ['{"format":"pairwise-client-store","version":2,"table":"sessions","entries":[]}', /has version 2/],
+      ['{"format":"pairwise-client-store","version":1,"table":"meta","entries":[]}', /holds table meta/],
+      ['{"format":"pairwise-client-store","version":1,"table":"sessions","entries":[["k"]]}', /malformed entry/],
+      [
+        '{"format":"pairwise-client-store","version":1,"table":"sessions","entries":[["k",1],["k",2]]}',
+        /key "k" twice/,
+      ],
+      [
+        '{"format":"pairwise-client-store","version":1,"table":"sessions","entries":[["k",{"$bytes":"%%"}]]}',
+        /malformed value for key "k": value\.\$bytes is not base64/,
+      ],
+      [
+        '{"format":"pairwise-client-store","version":1,"table":"sessions","entries":[["k",{"a":1}]]}',
+        /unknown tag "a"/,
+      ],
+    ] as const;
+    for (const [text, message] of damaged) {
+      await writeFile(file, text);
+      const error = await FileStore.open(dir).then(
+        () => null,
+        (reason: unknown) => reason,
+      );
+      expect(error, text).toBeInstanceOf(StoreCorruptError);
+      expect((error as Error).message, text).toMatch(message);
+      expect((error as Error).message, text).toContain(file);
+      expect(await readFile(file, 'utf8'), text).toBe(text);
+    }
+  });
+
+  it('reports a key that can no longer be imported as a damaged store, not as a bare crypto error', async () => {
+    const dir = directory();
+    const store = await FileStore.open(dir);
+    const key = await crypto.subtle.generateKey({ name: 'AES-GCM', length: 256 }, true, ['encrypt']);
+    await store.put(StoreTable.Identity, 'self', key);
+    await store.close();
+    const file = join(dir, 'identity.json');
+    await writeFile(file, (await readFile(file, 'utf8')).replace(/"k":"[^"]+"/, '"k":"AAAA"'));
+    const again = await FileStore.open(dir);
+    await expect(again.get(StoreTable.Identity, 'self')).rejects.toBeInstanceOf(StoreCorruptError);
+    await again.close();
+  });
+
+  it('[STORE-2] wipe deletes its files and the directory, but not files it does not own', async () => {
+    const own = directory();
+    const store = await FileStore.open(own);
+    await store.put(StoreTable.Meta, 'k', 1);
+    await store.wipe();
+    await expect(stat(own)).rejects.toMatchObject({ code: 'ENOENT' });
+
+    const shared = directory();
+    const other = await FileStore.open(shared);
+    await other.put(StoreTable.Meta, 'k', 1);
+    await writeFile(join(shared, 'notes.txt'), 'not ours');
+    await other.wipe();
+    expect(await readdir(shared)).toEqual(['notes.txt']);
+  });
+});

@@ -1,0 +1,75 @@
+/**
+ * Sessions with peer devices, kept in memory and written to the store after every change, so a
+ * restart resumes each ratchet where it was.
+ *
+ * A device may hold several sessions with one peer device: when both start a session at the same
+ * time, each accepts the other's while its own is still in flight. The newest is "active" and
+ * encrypts; decryption tries every kept session, and the one that works becomes active, so the
+ * two sides settle on the same session after one round trip (as Signal's session archive does).
+ * @module
+ */
+import { Session, type SessionRecord } from '@pairwise/crypto/session';
+import { StoreTable, type ClientStore } from './client-store.js';
+
+/** Sessions kept per peer device: the active one and a few older ones still in use by the peer. */
+export const MAX_SESSIONS_PER_DEVICE = 4;
+
+interface StoredSessions {
+  readonly version: 1;
+  /** Active first. */
+  readonly sessions: readonly SessionRecord[];
+}
+
+const keyOf = (accountId: string, deviceId: string): string => `${accountId}/${deviceId}`;
+
+export class SessionCache {
+  private readonly live = new Map<string, Session[]>();
+
+  constructor(private readonly store: ClientStore) {}
+
+  /** Every session with the device, the active one first. */
+  async all(accountId: string, deviceId: string): Promise<readonly Session[]> {
+    const key = keyOf(accountId, deviceId);
+    const cached = this.live.get(key);
+    if (cached) return cached;
+    const stored = await this.store.get<StoredSessions>(StoreTable.Sessions, key);
+    const sessions = stored?.version === 1 ? stored.sessions.map((record) => Session.restore(record)) : [];
+    this.live.set(key, sessions);
+    return sessions;
+  }
+
+  /** The session to encrypt with, or `null`. */
+  async active(accountId: string, deviceId: string): Promise<Session | null> {
+    return (await this.all(accountId, deviceId))[0] ?? null;
+  }
+
+  /**
+   * Records a change to `session` and makes it the active one (a new session, or one that just
+   * decrypted a message), dropping the oldest beyond MAX_SESSIONS_PER_DEVICE.
+   */
+  async promote(accountId: string, deviceId: string, session: Session): Promise<void> {
+    const others = (await this.all(accountId, deviceId)).filter((candidate) => candidate !== session);
+    const sessions = [session, ...others].slice(0, MAX_SESSIONS_PER_DEVICE);
+    this.live.set(keyOf(accountId, deviceId), sessions);
+    await this.persist(accountId, deviceId, sessions);
+  }
+
+  /** Records a change to a session without changing which one is active (after encrypting). */
+  async save(accountId: string, deviceId: string): Promise<void> {
+    await this.persist(accountId, deviceId, await this.all(accountId, deviceId));
+  }
+
+  /** Forgets every session with devices that left (or whose account key changed). */
+  async drop(accountId: string, deviceIds: readonly string[]): Promise<void> {
+    for (const deviceId of deviceIds) {
+      const key = keyOf(accountId, deviceId);
+      this.live.delete(key);
+      await this.store.delete(StoreTable.Sessions, key);
+    }
+  }
+
+  private async persist(accountId: string, deviceId: string, sessions: readonly Session[]): Promise<void> {
+    const value: StoredSessions = { version: 1, sessions: sessions.map((session) => session.snapshot()) };
+    await this.store.put(StoreTable.Sessions, keyOf(accountId, deviceId), value);
+  }
+}

@@ -1,0 +1,49 @@
+/**
+ * Every size, count and time limit of the protocol, in one place. The server enforces them at
+ * the edge; clients stay within them.
+ * @module
+ */
+const SECOND = 1000;
+const MINUTE = 60 * SECOND;
+const DAY = 24 * 60 * MINUTE;
+
+/** Largest WebSocket frame accepted, either way. */
+export const MAX_FRAME_BYTES = 1024 * 1024;
+/** Largest encrypted content of one envelope. */
+export const MAX_CONTENT_BYTES = 64 * 1024;
+/** Most envelopes in one send: every device of two accounts, with room to spare. */
+export const MAX_ENVELOPES = 40;
+/** Most one-time prekeys in one upload, and kept per device. */
+export const MAX_ONE_TIME_PREKEYS = 200;
+/** Below this many one-time prekeys the server asks the device for more. */
+export const PREKEYS_LOW_THRESHOLD = 20;
+
+/** A challenge nonce lives this long and is used once (SPEC AUTH-2). */
+export const CHALLENGE_TTL_MS = 60 * SECOND;
+/** Largest difference between a device's clock and the server's at authentication (SPEC AUTH-3). */
+export const MAX_CLOCK_SKEW_MS = 60 * SECOND;
+
+// A link token is single-use and lives at most 60 s (SPEC LINK-2): a QR code photographed
+// over the user's shoulder must be worthless by the time it could be replayed.
+export const LINK_TOKEN_TTL_MS = 60 * SECOND;
+/** A companion asks for a new token this often, so the QR on screen is always fresh. */
+export const LINK_TOKEN_ROTATE_MS = 25 * SECOND;
+/** After this long on the link screen the companion stops and offers "Reload QR code". */
+export const LINK_SESSION_MS = 5 * MINUTE;
+/** Most link tokens one connection may ask for (5 minutes at one per 25 s, and some slack). */
+export const MAX_LINK_TOKENS_PER_CONNECTION = 16;
+/** Link token length: 128 bits (SPEC LINK-1). */
+export const LINK_TOKEN_BYTES = 16;
+
+/** Undelivered messages are kept this long, then the sender is told (SPEC INBOX-6). */
+export const INBOX_TTL_MS = 30 * DAY;
+/** Companions per account unless the server is configured otherwise (SPEC DEVICES-3). */
+export const DEFAULT_MAX_COMPANIONS = 4;
+/** Device lists are signed to stay valid this long; the primary re-signs before they expire. */
+export const DEVICE_LIST_VALIDITY_MS = 365 * DAY;
+
+/** Client message ids are 16 random bytes. */
+export const CLIENT_MESSAGE_ID_BYTES = 16;
+/** Requests per second a connection may make on average, and its burst. */
+export const RATE_LIMIT_PER_SECOND = 200;
+export const RATE_LIMIT_BURST = 400;

@@ -1,0 +1,113 @@
+/**
+ * The server: Fastify for HTTP, ws for the device WebSocket at /ws, wired to a Store and a Bus.
+ * `createServer` builds it without listening, so tests can start it on a random port.
+ * @module
+ */
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import websocket from '@fastify/websocket';
+import { MAX_FRAME_BYTES } from '@pairwise/protocol/limits';
+import { MIN_PROTOCOL_VERSION, PROTOCOL_VERSION } from '@pairwise/protocol/version';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import { InProcessBus } from './bus/in-process-bus.js';
+import type { Bus } from './bus/bus.js';
+import { AdjustableClock, systemClock, type Clock } from './clock.js';
+import type { Config } from './config.js';
+import type { ServerContext } from './context.js';
+import type { Store } from './store/store.js';
+import { startSweeper } from './sweeper.js';
+import { Connection } from './ws/connection.js';
+import { Hub } from './ws/hub.js';
+
+/** What the server is built from; everything but the config has a default. */
+export interface ServerParts {
+  readonly config: Config;
+  readonly store: Store;
+  readonly bus?: Bus;
+  readonly clock?: Clock;
+  /** Sweep interval in ms; 0 turns the sweeper off (tests call `sweep` themselves). */
+  readonly sweepIntervalMs?: number;
+}
+
+/** A built server and its context (for tests and graceful shutdown). */
+export interface PairwiseServer {
+  readonly app: FastifyInstance;
+  readonly context: ServerContext;
+  /** Stops accepting, closes every socket with "going away", then the store and the bus. */
+  close(): Promise<void>;
+}
+
+/** Builds the server. Call `app.listen` to serve. */
+export async function createServer(parts: ServerParts): Promise<PairwiseServer> {
+  const { config, store } = parts;
+  const bus = parts.bus ?? new InProcessBus();
+  const app = Fastify({
+    logger: {
+      level: config.logLevel,
+      // Requests are not logged one by one: URLs and headers are metadata we do not keep.
+      redact: ['req.headers.authorization', 'req.headers.cookie'],
+    },
+    logController: new LogController({ disableRequestLogging: true }),
+    trustProxy: config.trustedProxies.length > 0 ? [...config.trustedProxies] : false,
+    bodyLimit: 64 * 1024,
+  });
+  const hub = new Hub();
+  const clock = parts.clock ?? (config.testClock ? new AdjustableClock() : systemClock);
+  const context: ServerContext = { config, store, bus, clock, hub, log: app.log };
+  hub.attach(context);
+
+  await app.register(websocket, { options: { maxPayload: MAX_FRAME_BYTES } });
+
+  app.get('/ws', { websocket: true }, (socket, request) => {
+    const connection = new Connection(socket, context, {
+      ipAddress: request.ip,
+      userAgent: request.headers['user-agent'] ?? '',
+    });
+    socket.on('message', (data, isBinary) => {
+      const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+      void connection.receive(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), isBinary);
+    });
+    socket.on('close', () => hub.remove(connection));
+    socket.on('error', () => hub.remove(connection));
+    connection.start();
+  });
+
+  app.get('/api/version', () => ({ protocolVersion: PROTOCOL_VERSION, minProtocolVersion: MIN_PROTOCOL_VERSION }));
+  app.get('/api/health', () => ({ ok: true }));
+  registerWebApp(app, config.webRoot);
+  if (clock instanceof AdjustableClock && config.testClock) {
+    app.post<{ Body: { advanceMs?: unknown } }>('/__test__/clock', (request) => {
+      clock.advance(Number(request.body?.advanceMs));
+      return { now: clock.now() };
+    });
+  }
+
+  const stopSweeper = parts.sweepIntervalMs === 0 ? () => {} : startSweeper(context, parts.sweepIntervalMs);
+  return {
+    app,
+    context,
+    async close() {
+      stopSweeper();
+      hub.closeAll(1001, 'server shutting down');
+      hub.detach();
+      await app.close();
+      await bus.close();
+      await store.close();
+    },
+  };
+}
+
+/** Serves the built web app when there is one; until then, a page that says what is running. */
+function registerWebApp(app: FastifyInstance, webRoot: string | null): void {
+  const index = webRoot === null ? null : join(webRoot, 'index.html');
+  app.get('/', async (_request, reply) => {
+    if (index !== null && existsSync(index)) return reply.type('text/html').send(await readFile(index));
+    return reply
+      .type('text/html')
+      .send(
+        '<!doctype html><html lang="en"><meta charset="utf-8"><title>Pairwise</title>' +
+          '<h1>Pairwise server is running</h1><p>The web app is not built yet. Devices connect at <code>/ws</code>.</p></html>',
+      );
+  });
+}

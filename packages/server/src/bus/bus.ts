@@ -1,0 +1,29 @@
+/**
+ * The Bus carries events between server nodes: new inbox items, revocations, device list
+ * changes, link approvals. In-process by default; NATS when several nodes share PostgreSQL.
+ * Events carry ids, never message content: the store is the single source of what to deliver.
+ * @module
+ */
+
+/** Everything one node tells the others (and itself). */
+export type BusEvent =
+  /** These devices have new inbox rows: whichever node holds their sockets pushes them. */
+  | { readonly type: 'inbox'; readonly deviceIds: readonly string[] }
+  /** This device no longer exists: close its sockets with the "logged out" code (SPEC REVOKE-1). */
+  | { readonly type: 'revoke'; readonly deviceId: string; readonly reason: 'removed' | 'logged-out' | 'expired' }
+  /** The account's devices changed: tell its devices and its contacts' devices. */
+  | { readonly type: 'device-list'; readonly accountId: string }
+  /** A companion waiting on this token hash was approved. */
+  | { readonly type: 'link-approved'; readonly tokenHash: string; readonly accountId: string; readonly sealedBundle: Uint8Array }
+  /** A companion left without the primary: tell the primary so it re-signs its list. */
+  | { readonly type: 'device-removed'; readonly accountId: string; readonly deviceId: string; readonly reason: string }
+  /** A device is running out of one-time prekeys. */
+  | { readonly type: 'prekeys-low'; readonly deviceId: string; readonly remaining: number };
+
+/** Publish/subscribe between nodes. */
+export interface Bus {
+  publish(event: BusEvent): Promise<void>;
+  /** Registers a handler for every event, including this node's own; returns an unsubscribe. */
+  subscribe(handler: (event: BusEvent) => void): () => void;
+  close(): Promise<void>;
+}

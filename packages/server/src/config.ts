@@ -1,0 +1,122 @@
+/**
+ * Server configuration, parsed once from the environment into a frozen, typed object. A bad
+ * setting stops the server at start with a message naming it (SPEC OPS-1); nothing else reads
+ * `process.env`.
+ * @module
+ */
+import { isIP } from 'node:net';
+import { resolve } from 'node:path';
+import { DEFAULT_MAX_COMPANIONS } from '@pairwise/protocol/limits';
+
+/** Who may create accounts. */
+export const RegistrationMode = { Open: 'open', Invite: 'invite' } as const;
+/** One of `RegistrationMode`. */
+export type RegistrationMode = (typeof RegistrationMode)[keyof typeof RegistrationMode];
+
+/** The server's settings. */
+export interface Config {
+  readonly host: string;
+  readonly port: number;
+  /** The origin users reach the server at; device signatures and link QR codes are bound to it. */
+  readonly publicOrigin: string;
+  readonly dataDir: string;
+  /** PostgreSQL URL, or `null` for the embedded SQLite database in `dataDir`. */
+  readonly databaseUrl: string | null;
+  /** Proxy addresses whose X-Forwarded-For is believed; empty: none. */
+  readonly trustedProxies: readonly string[];
+  readonly registration: RegistrationMode;
+  readonly inviteCodes: readonly string[];
+  readonly maxCompanions: number;
+  readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'silent';
+  /** Where the built web app is, served at "/" when present. */
+  readonly webRoot: string | null;
+  /**
+   * Test hook: a clock that POST /__test__/clock can move forward. Never set it in production:
+   * anyone who can reach the server could then expire tokens and devices at will.
+   */
+  readonly testClock: boolean;
+}
+
+/** A setting that could not be used; the message names it. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'silent'] as const;
+
+function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(`${name} must be a whole number from ${min} to ${max}, got "${raw}"`);
+  }
+  return value;
+}
+
+function list(env: NodeJS.ProcessEnv, name: string): string[] {
+  return (env[name] ?? '')
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item.length > 0);
+}
+
+function origin(raw: string, name: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(`${name} must be an origin such as https://chat.example.org, got "${raw}"`);
+  }
+  if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.origin !== raw.replace(/\/$/, '')) {
+    throw new ConfigError(`${name} must be just scheme, host and port (https://chat.example.org), got "${raw}"`);
+  }
+  return url.origin;
+}
+
+/** Parses the environment; throws `ConfigError` naming the first bad setting. */
+export function parseConfig(env: NodeJS.ProcessEnv, cwd: string = process.cwd()): Config {
+  const port = integer(env, 'PORT', 8080, 0, 65535);
+  const host = env.HOST?.trim() || '127.0.0.1';
+  const publicOrigin = origin(env.PUBLIC_ORIGIN?.trim() || `http://localhost:${port}`, 'PUBLIC_ORIGIN');
+  const databaseUrl = env.DATABASE_URL?.trim() || null;
+  if (databaseUrl !== null && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    throw new ConfigError('DATABASE_URL must be a postgres:// URL (leave it unset for the embedded SQLite)');
+  }
+  const trustedProxies = list(env, 'TRUSTED_PROXIES');
+  for (const proxy of trustedProxies) {
+    const [address, bits] = proxy.split('/');
+    if (!address || isIP(address) === 0 || (bits !== undefined && !/^\d{1,3}$/.test(bits))) {
+      throw new ConfigError(`TRUSTED_PROXIES must be IP addresses or CIDR ranges, got "${proxy}"`);
+    }
+  }
+  const registration = (env.REGISTRATION?.trim() || RegistrationMode.Open) as RegistrationMode;
+  if (!Object.values(RegistrationMode).includes(registration)) {
+    throw new ConfigError(`REGISTRATION must be "open" or "invite", got "${env.REGISTRATION}"`);
+  }
+  const inviteCodes = list(env, 'INVITE_CODES');
+  if (registration === RegistrationMode.Invite && inviteCodes.length === 0) {
+    throw new ConfigError('REGISTRATION=invite needs INVITE_CODES (comma-separated codes)');
+  }
+  if (inviteCodes.some((code) => code.length < 8)) {
+    throw new ConfigError('INVITE_CODES must each be at least 8 characters');
+  }
+  const logLevel = (env.LOG_LEVEL?.trim() || 'info') as Config['logLevel'];
+  if (!LOG_LEVELS.includes(logLevel)) {
+    throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${env.LOG_LEVEL}"`);
+  }
+  return Object.freeze({
+    host,
+    port,
+    publicOrigin,
+    dataDir: resolve(cwd, env.DATA_DIR?.trim() || 'data'),
+    databaseUrl,
+    trustedProxies: Object.freeze(trustedProxies),
+    registration,
+    inviteCodes: Object.freeze(inviteCodes),
+    maxCompanions: integer(env, 'MAX_COMPANIONS', DEFAULT_MAX_COMPANIONS, 1, 16),
+    logLevel,
+    webRoot: env.WEB_ROOT?.trim() ? resolve(cwd, env.WEB_ROOT.trim()) : null,
+    testClock: env.PAIRWISE_TEST_CLOCK === '1',
+  });
+}

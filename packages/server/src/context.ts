@@ -1,0 +1,16 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type { Bus } from './bus/bus.js';
+import type { Clock } from './clock.js';
+import type { Config } from './config.js';
+import type { Store } from './store/store.js';
+import type { Hub } from './ws/hub.js';
+
+/** What every handler can reach: one object, built once per server. */
+export interface ServerContext {
+  readonly config: Config;
+  readonly store: Store;
+  readonly bus: Bus;
+  readonly clock: Clock;
+  readonly hub: Hub;
+  readonly log: FastifyBaseLogger;
+}

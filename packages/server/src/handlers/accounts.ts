@@ -1,0 +1,62 @@
+/**
+ * Account registration by a primary device (SPEC ACCOUNT-*).
+ * @module
+ */
+import { timingSafeEqual } from 'node:crypto';
+import { isUsername } from '@pairwise/protocol/ids';
+import { ProtocolError } from '@pairwise/protocol/errors';
+import type { Register } from '@pairwise/protocol/wire';
+import { RegistrationMode, type Config } from '../config.js';
+import type { Connection, ResponseResult } from '../ws/connection.js';
+import { bytesOf, deviceId, identityKeys, label, preKeyUpload, signedBody } from '../validate.js';
+import { checkNewList } from './device-lists.js';
+import { checkPreKeySignatures } from './prekey-checks.js';
+import { requireSupportedVersion } from './version-check.js';
+
+function inviteAccepted(config: Config, code: string): boolean {
+  if (config.registration === RegistrationMode.Open) return true;
+  const given = Buffer.from(code);
+  return config.inviteCodes.some((known) => {
+    const expected = Buffer.from(known);
+    return expected.length === given.length && timingSafeEqual(expected, given);
+  });
+}
+
+export async function register(connection: Connection, body: Register): Promise<ResponseResult> {
+  const { ctx } = connection;
+  if (connection.device !== null) throw new ProtocolError('ALREADY_AUTHENTICATED');
+  requireSupportedVersion(body.protocolVersion);
+  if (!isUsername(body.username)) throw new ProtocolError('USERNAME_INVALID');
+  if (!inviteAccepted(ctx.config, body.inviteCode)) {
+    throw new ProtocolError(ctx.config.registration === RegistrationMode.Invite && body.inviteCode === '' ? 'REGISTRATION_CLOSED' : 'INVITE_INVALID');
+  }
+  const accountKey = bytesOf(body.accountKey, 32, 'account_key');
+  const id = deviceId(body.deviceId);
+  const identity = identityKeys(body.identity);
+  const preKeys = preKeyUpload(body.preKeys);
+  await checkPreKeySignatures(identity.signingKey, preKeys, true);
+  const now = ctx.clock.now();
+  const signed = signedBody(body.deviceList, 'device_list');
+  const list = await checkNewList(
+    { accountId: body.username, identityKey: accountKey, deviceListVersion: 0 },
+    signed,
+    [{ deviceId: id, kind: 'primary', ...identity }],
+    now,
+  );
+  const result = await ctx.store.createAccount({
+    account: { accountId: body.username, identityKey: accountKey, deviceList: signed, deviceListVersion: list.version, createdAt: now },
+    device: {
+      deviceId: id,
+      accountId: body.username,
+      kind: 'primary',
+      ...identity,
+      name: label(body.deviceName) || 'Phone',
+      linkedAt: now,
+      lastActiveAt: now,
+    },
+    preKeys,
+  });
+  if (result === 'username-taken') throw new ProtocolError('USERNAME_TAKEN');
+  if (result === 'device-id-taken') throw new ProtocolError('DEVICE_ID_TAKEN');
+  return { case: 'registered', value: { accountId: body.username } };
+}

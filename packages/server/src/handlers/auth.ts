@@ -1,0 +1,48 @@
+/**
+ * Device authentication (SPEC AUTH-*): a signature over the connection's fresh nonce, the
+ * server's origin and the device's clock. No bearer token exists.
+ * @module
+ */
+import { verifyDeviceChallenge } from '@pairwise/crypto/device-auth';
+import { ProtocolError } from '@pairwise/protocol/errors';
+import { MAX_CLOCK_SKEW_MS, PREKEYS_LOW_THRESHOLD } from '@pairwise/protocol/limits';
+import type { Authenticate, RequestChallenge } from '@pairwise/protocol/wire';
+import type { Connection, ResponseResult } from '../ws/connection.js';
+import { bytesOf, check, deviceId } from '../validate.js';
+import { requireSupportedVersion } from './version-check.js';
+
+export function requestChallenge(connection: Connection, _body: RequestChallenge): Promise<ResponseResult> {
+  return Promise.resolve({ case: 'challenge', value: connection.issueChallenge() });
+}
+
+export async function authenticate(connection: Connection, body: Authenticate): Promise<ResponseResult> {
+  const { ctx } = connection;
+  if (connection.device !== null) throw new ProtocolError('ALREADY_AUTHENTICATED');
+  requireSupportedVersion(body.protocolVersion);
+  check(body.accountId.length > 0, 'account_id');
+  deviceId(body.deviceId);
+  const signature = bytesOf(body.signature, 64, 'signature');
+  const nonce = connection.takeChallenge();
+  if (nonce === null) throw new ProtocolError('CHALLENGE_EXPIRED');
+  const now = ctx.clock.now();
+  if (Math.abs(body.clientTime - now) > MAX_CLOCK_SKEW_MS) throw new ProtocolError('CLOCK_SKEW');
+  const device = await ctx.store.getDevice(body.deviceId);
+  // A removed device, or one that never existed, is told it is logged out and wipes itself.
+  if (device === null) throw new ProtocolError('LOGGED_OUT');
+  const valid =
+    device.accountId === body.accountId &&
+    (await verifyDeviceChallenge(
+      device.signingKey,
+      { origin: ctx.config.publicOrigin, nonce, accountId: body.accountId, deviceId: body.deviceId, clientTime: body.clientTime },
+      signature,
+    ));
+  if (!valid) throw new ProtocolError('AUTH_FAILED');
+  connection.device = { accountId: device.accountId, deviceId: device.deviceId, kind: device.kind };
+  ctx.hub.addDevice(connection);
+  await ctx.store.touchDevice(device.deviceId, now);
+  const oneTimePreKeys = await ctx.store.countOneTimePreKeys(device.deviceId);
+  if (oneTimePreKeys < PREKEYS_LOW_THRESHOLD) {
+    await ctx.bus.publish({ type: 'prekeys-low', deviceId: device.deviceId, remaining: oneTimePreKeys });
+  }
+  return { case: 'authenticated', value: { serverTime: now, oneTimePreKeys } };
+}

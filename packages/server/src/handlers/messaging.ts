@@ -1,0 +1,57 @@
+/**
+ * Sending and acknowledging messages (SPEC INBOX-*). A send is committed durably for every
+ * device before the sender hears "accepted"; rows leave the server only when their device
+ * acknowledges them or they expire.
+ * @module
+ */
+import { ProtocolError } from '@pairwise/protocol/errors';
+import { CLIENT_MESSAGE_ID_BYTES, INBOX_TTL_MS, MAX_CONTENT_BYTES, MAX_ENVELOPES } from '@pairwise/protocol/limits';
+import type { AckInbox, SendMessage } from '@pairwise/protocol/wire';
+import { DevicesChangedError, type Connection, type ResponseResult } from '../ws/connection.js';
+import { bytesOf, check, deviceId } from '../validate.js';
+import { accountDevices } from './account-devices.js';
+
+/** Most seqs acknowledged in one frame. */
+const MAX_ACKS = 1000;
+
+export async function sendMessage(connection: Connection, body: SendMessage): Promise<ResponseResult> {
+  const { ctx } = connection;
+  const sender = connection.device;
+  if (sender === null) throw new ProtocolError('NOT_AUTHENTICATED');
+  const clientMessageId = bytesOf(body.clientMessageId, CLIENT_MESSAGE_ID_BYTES, 'client_message_id');
+  check(body.envelopes.length > 0 && body.envelopes.length <= MAX_ENVELOPES, 'envelopes', `must number 1 to ${MAX_ENVELOPES}`);
+  const envelopes = body.envelopes.map((envelope, i) => {
+    check(envelope.content.length > 0 && envelope.content.length <= MAX_CONTENT_BYTES, `envelopes[${i}].content`);
+    return { deviceId: deviceId(envelope.deviceId, `envelopes[${i}].device_id`), content: envelope.content };
+  });
+  if ((await ctx.store.getAccount(body.recipientAccountId)) === null) throw new ProtocolError('UNKNOWN_ACCOUNT');
+  const now = ctx.clock.now();
+  const result = await ctx.store.enqueue({
+    senderAccountId: sender.accountId,
+    senderDeviceId: sender.deviceId,
+    recipientAccountId: body.recipientAccountId,
+    clientMessageId,
+    envelopes,
+    now,
+    expiresAt: now + INBOX_TTL_MS,
+  });
+  if (result.status === 'devices-changed') {
+    const accountIds = [...new Set([body.recipientAccountId, sender.accountId])];
+    const accounts = await Promise.all(accountIds.map((accountId) => accountDevices(ctx, accountId)));
+    throw new DevicesChangedError(accounts.filter((account) => account !== null));
+  }
+  if (result.status === 'accepted') {
+    await ctx.bus.publish({ type: 'inbox', deviceIds: result.seqs.map((row) => row.deviceId) });
+  }
+  return { case: 'sendResult', value: { serverTime: now, duplicate: result.status === 'duplicate' } };
+}
+
+export async function ackInbox(connection: Connection, body: AckInbox): Promise<ResponseResult> {
+  const device = connection.device;
+  if (device === null) throw new ProtocolError('NOT_AUTHENTICATED');
+  check(body.seqs.length <= MAX_ACKS, 'seqs', `must number at most ${MAX_ACKS}`);
+  check(body.seqs.every((seq) => Number.isSafeInteger(seq) && seq > 0), 'seqs');
+  await connection.ctx.store.ackInbox(device.deviceId, body.seqs);
+  connection.ctx.hub.acknowledged(connection, body.seqs);
+  return { case: 'ok', value: {} };
+}

@@ -1,0 +1,38 @@
+#!/usr/bin/env node
+/**
+ * `pairwise-server`: reads the configuration, opens the store, serves until SIGINT/SIGTERM.
+ * @module
+ */
+import { createServer } from './app.js';
+import { ConfigError, parseConfig } from './config.js';
+import { openStore } from './store/open-store.js';
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = parseConfig(process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(`pairwise-server: ${error.message}`);
+      process.exit(2);
+    }
+    throw error;
+  }
+  const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const server = await createServer({ config, store });
+  const address = await server.app.listen({ host: config.host, port: config.port });
+  server.app.log.info(
+    { address, publicOrigin: config.publicOrigin, store: store.kind },
+    `Pairwise is serving at ${config.publicOrigin}`,
+  );
+  const shutdown = (): void => {
+    server
+      .close()
+      .then(() => process.exit(0))
+      .catch(() => process.exit(1));
+  };
+  process.once('SIGINT', shutdown);
+  process.once('SIGTERM', shutdown);
+}
+
+await main();

@@ -1,0 +1,572 @@
+/**
+ * The Store over Kysely, one class for SQLite and PostgreSQL. Every method that reads and then
+ * writes runs in one transaction and re-checks inside it; single statements are their own
+ * transaction. Longer than most files here because it is one interface's implementation and
+ * its locking story only reads well in one place.
+ *
+ * Concurrency. SQLite has one writer and Kysely runs one transaction at a time on its single
+ * connection, so transactions are simply serial there. On PostgreSQL (READ COMMITTED, several
+ * nodes) the checks rely on row locks, always taken in the same order (an account before its
+ * devices, rows sorted by key) so that two transactions cannot deadlock:
+ * - a device list is only replaced by `UPDATE ... WHERE list_version = expected`, which waits for
+ *   a concurrent replacement and then matches nothing;
+ * - a send locks its two accounts (FOR SHARE) and their devices (FOR UPDATE), so it sees a
+ *   settled device set and so that a device's seqs are committed in increasing order: a reader
+ *   paging with `afterSeq` never passes over a row that commits later with a smaller seq;
+ * - a one-time prekey is taken with FOR UPDATE SKIP LOCKED, so concurrent takers get different ones.
+ * @module
+ */
+import { sql, type Kysely, type Transaction } from 'kysely';
+import type { Database, DialectKind } from './database.js';
+import { decodePreKeyUpload, encodePreKeyUpload } from './pre-key-upload-codec.js';
+import { DeviceKinds, InboxKind, bytes, int, toAccountRow, toDeviceRow, toInboxRow, toSignedPreKeys } from './rows.js';
+import type {
+  AccountRow,
+  BundleRow,
+  DeviceRow,
+  EnqueueInput,
+  EnqueueResult,
+  InboxRow,
+  LinkCompanionInput,
+  LinkCompanionResult,
+  ListUpdate,
+  OneTimePreKeyRow,
+  PendingLinkRow,
+  PreKeyUploadRow,
+  Store,
+} from './store.js';
+
+const MINUTE_MS = 60 * 1000;
+
+/** Rows per multi-row insert or `IN` list: well under SQLite's 32,766 and PostgreSQL's 65,535 bound parameters. */
+const CHUNK = 500;
+
+type Executor = Kysely<Database> | Transaction<Database>;
+
+/** Thrown inside a transaction to roll it back and still hand a result to the caller. */
+class Abort extends Error {
+  constructor(readonly result: unknown) {
+    super('transaction rolled back on purpose');
+  }
+}
+
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  const result: T[][] = [];
+  for (let i = 0; i < items.length; i += size) result.push(items.slice(i, i + size));
+  return result;
+}
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((byte, i) => byte === b[i]);
+}
+
+/**
+ * Activity is kept at minute resolution (SPEC DEVICES-4): the device list only shows "active 5
+ * minutes ago", and a finer record of when someone uses their devices is not worth holding.
+ */
+function floorToMinute(at: number): number {
+  return Math.floor(at / MINUTE_MS) * MINUTE_MS;
+}
+
+/** `ORDER BY` key putting the primary device first. */
+const primaryFirst = sql<number>`case when ${sql.ref('devices.kind')} = ${DeviceKinds.Primary} then 0 else 1 end`;
+
+/** The Store on a Kysely database whose schema migrations.ts has brought up to date. */
+export class KyselyStore implements Store {
+  /** Whether to take row locks; SQLite neither has nor needs them. */
+  private readonly locks: boolean;
+
+  /** `db` is owned by the store from here on: `close()` destroys it. */
+  constructor(
+    private readonly db: Kysely<Database>,
+    readonly kind: DialectKind,
+  ) {
+    this.locks = false;
+  }
+
+  private async transaction<T>(work: (trx: Transaction<Database>, abort: (result: T) => never) => Promise<T>): Promise<T> {
+    const abort = (result: T): never => {
+      throw new Abort(result);
+    };
+    try {
+      return await this.db.transaction().execute((trx) => work(trx, abort));
+    } catch (error) {
+      if (error instanceof Abort) return error.result as T;
+      throw error;
+    }
+  }
+
+  async createAccount(input: { readonly account: AccountRow; readonly device: DeviceRow; readonly preKeys: PreKeyUploadRow }) {
+    const { account, device, preKeys } = input;
+    if (device.accountId !== account.accountId || device.kind !== DeviceKinds.Primary) {
+      throw new TypeError('createAccount: device must be the primary device of the account');
+    }
+    return this.transaction<'created' | 'username-taken' | 'device-id-taken'>(async (trx, abort) => {
+      const created = await trx
+        .insertInto('accounts')
+        .values({
+          account_id: account.accountId,
+          identity_key: account.identityKey,
+          list_body: account.deviceList.body,
+          list_signature: account.deviceList.signature,
+          list_version: account.deviceListVersion,
+          created_at: account.createdAt,
+        })
+        .onConflict((oc) => oc.column('account_id').doNothing())
+        .returning('account_id')
+        .executeTakeFirst();
+      if (created === undefined) return 'username-taken';
+      if (!(await insertDevice(trx, device))) abort('device-id-taken');
+      await storePreKeys(trx, device.deviceId, preKeys);
+      return 'created';
+    });
+  }
+
+  async getAccount(accountId: string): Promise<AccountRow | null> {
+    const row = await this.db.selectFrom('accounts').selectAll().where('account_id', '=', accountId).executeTakeFirst();
+    return row === undefined ? null : toAccountRow(row);
+  }
+
+  async getDevice(deviceId: string): Promise<DeviceRow | null> {
+    const row = await this.db.selectFrom('devices').selectAll().where('device_id', '=', deviceId).executeTakeFirst();
+    return row === undefined ? null : toDeviceRow(row);
+  }
+
+  async listDevices(accountId: string): Promise<DeviceRow[]> {
+    const rows = await this.db
+      .selectFrom('devices')
+      .selectAll()
+      .where('account_id', '=', accountId)
+      .orderBy(primaryFirst)
+      .orderBy('linked_at')
+      .orderBy('device_id')
+      .execute();
+    return rows.map(toDeviceRow);
+  }
+
+  async linkCompanion(input: LinkCompanionInput): Promise<LinkCompanionResult> {
+    const { device } = input;
+    if (device.accountId !== input.accountId || device.kind !== DeviceKinds.Companion) {
+      throw new TypeError('linkCompanion: device must be a companion of input.accountId');
+    }
+    return this.transaction<LinkCompanionResult>(async (trx, abort) => {
+      // Deleting the pending link claims it: a second approval of the same token, on any node,
+      // finds nothing. Every outcome but 'linked' rolls back, so the token stays usable for a
+      // retry with a fresh list until it expires.
+      const link = await trx
+        .deleteFrom('pending_links')
+        .where('token_hash', '=', input.tokenHash)
+        .where('expires_at', '>', input.now)
+        .returningAll()
+        .executeTakeFirst();
+      if (link === undefined) return 'token-invalid';
+      if (link.device_id !== device.deviceId || !equalBytes(link.signing_key, device.signingKey) || !equalBytes(link.agreement_key, device.agreementKey)) {
+        throw new TypeError("linkCompanion: device must carry the pending link's id and keys");
+      }
+      if (!(await replaceList(trx, input.accountId, { expectedVersion: input.expectedListVersion, newList: input.newList }))) {
+        abort('stale-list');
+      }
+      // The list update above holds the account's row lock, so no other link can slip in
+      // between this count and the insert.
+      const companions = await trx
+        .selectFrom('devices')
+        .select((eb) => eb.fn.countAll<number | string | bigint>().as('n'))
+        .where('account_id', '=', input.accountId)
+        .where('kind', '=', DeviceKinds.Companion)
+        .executeTakeFirstOrThrow();
+      if (int(companions.n) >= input.maxCompanions) abort('too-many-companions');
+      if (!(await insertDevice(trx, device))) abort('device-id-taken');
+      await storePreKeys(trx, device.deviceId, decodePreKeyUpload(link.pre_keys));
+      return 'linked';
+    });
+  }
+
+  async removeDevice(deviceId: string, update: ListUpdate | null): Promise<'removed' | 'unknown-device' | 'stale-list'> {
+    return this.transaction<'removed' | 'unknown-device' | 'stale-list'>(async (trx, abort) => {
+      const device = await trx.selectFrom('devices').select('account_id').where('device_id', '=', deviceId).executeTakeFirst();
+      if (device === undefined) return 'unknown-device';
+      // The account before the device: the lock order every transaction here follows.
+      if (update !== null && !(await replaceList(trx, device.account_id, update))) return 'stale-list';
+      // Its prekeys and inbox go with it (ON DELETE CASCADE).
+      const deleted = await trx.deleteFrom('devices').where('device_id', '=', deviceId).executeTakeFirst();
+      if (Number(deleted.numDeletedRows) === 0) abort('unknown-device');
+      return 'removed';
+    });
+  }
+
+  async replaceDeviceList(accountId: string, update: ListUpdate): Promise<boolean> {
+    return replaceList(this.db, accountId, update);
+  }
+
+  async touchDevice(deviceId: string, at: number): Promise<void> {
+    const minute = floorToMinute(at);
+    // Only forward: a late write from a slow node must not move activity back in time. Within
+    // the same minute this writes nothing.
+    await this.db
+      .updateTable('devices')
+      .set({ last_active_at: minute })
+      .where('device_id', '=', deviceId)
+      .where('last_active_at', '<', minute)
+      .execute();
+  }
+
+  async addPreKeys(deviceId: string, upload: PreKeyUploadRow): Promise<number> {
+    return this.transaction<number>(async (trx) => {
+      // FOR KEY SHARE keeps the device from being removed until this commits.
+      const device = await trx
+        .selectFrom('devices')
+        .select('device_id')
+        .where('device_id', '=', deviceId)
+        .$if(this.locks, (qb) => qb.forKeyShare())
+        .executeTakeFirst();
+      // A device removed meanwhile keeps no prekeys.
+      if (device === undefined) return 0;
+      await storePreKeys(trx, deviceId, upload);
+      return countOneTimePreKeys(trx, deviceId);
+    });
+  }
+
+  async countOneTimePreKeys(deviceId: string): Promise<number> {
+    return countOneTimePreKeys(this.db, deviceId);
+  }
+
+  async takeBundles(accountId: string): Promise<BundleRow[]> {
+    return this.transaction<BundleRow[]>(async (trx) => {
+      const rows = await trx
+        .selectFrom('devices')
+        .innerJoin('signed_prekeys', 'signed_prekeys.device_id', 'devices.device_id')
+        .selectAll('devices')
+        .select(['signed_id', 'signed_public_key', 'signed_signature', 'pq_id', 'pq_public_key', 'pq_signature'])
+        .where('devices.account_id', '=', accountId)
+        .orderBy(primaryFirst)
+        .orderBy('devices.linked_at')
+        .orderBy('devices.device_id')
+        .execute();
+      const bundles: BundleRow[] = [];
+      for (const row of rows) {
+        const { signedPreKey, pqPreKey } = toSignedPreKeys(row);
+        // A bundle needs both signed prekeys; a device still missing one is left out.
+        if (signedPreKey === null || pqPreKey === null) continue;
+        const oneTimePreKey = await this.takeOneTimePreKey(trx, row.device_id);
+        const remainingOneTimePreKeys = await countOneTimePreKeys(trx, row.device_id);
+        bundles.push({ device: toDeviceRow(row), signedPreKey, pqPreKey, oneTimePreKey, remainingOneTimePreKeys });
+      }
+      return bundles;
+    });
+  }
+
+  /** Deletes and returns the device's lowest-id one-time prekey, or `null` if none is free. */
+  private async takeOneTimePreKey(trx: Transaction<Database>, deviceId: string): Promise<OneTimePreKeyRow | null> {
+    // SKIP LOCKED: a prekey another transaction is taking right now is passed over rather than
+    // waited for (and then found gone), so concurrent takers each get a different one.
+    const taken = await trx
+      .deleteFrom('one_time_prekeys')
+      .where('device_id', '=', deviceId)
+      .where('prekey_id', '=', (eb) =>
+        eb
+          .selectFrom('one_time_prekeys as lowest')
+          .select('lowest.prekey_id')
+          .where('lowest.device_id', '=', deviceId)
+          .orderBy('lowest.prekey_id')
+          .limit(1)
+          .$if(this.locks, (qb) => qb.forUpdate().skipLocked()),
+      )
+      .returning(['prekey_id', 'public_key'])
+      .executeTakeFirst();
+    return taken === undefined ? null : { id: int(taken.prekey_id), publicKey: bytes(taken.public_key) };
+  }
+
+  async createPendingLink(link: PendingLinkRow): Promise<void> {
+    await this.db
+      .insertInto('pending_links')
+      .values({
+        token_hash: link.tokenHash,
+        created_at: link.createdAt,
+        expires_at: link.expiresAt,
+        ip_address: link.ipAddress,
+        user_agent: link.userAgent,
+        device_name: link.deviceName,
+        device_id: link.deviceId,
+        signing_key: link.signingKey,
+        agreement_key: link.agreementKey,
+        pre_keys: encodePreKeyUpload(link.preKeys),
+      })
+      .execute();
+  }
+
+  async getPendingLink(tokenHash: Uint8Array, now: number): Promise<PendingLinkRow | null> {
+    const row = await this.db
+      .selectFrom('pending_links')
+      .selectAll()
+      .where('token_hash', '=', tokenHash)
+      .where('expires_at', '>', now)
+      .executeTakeFirst();
+    if (row === undefined) return null;
+    return {
+      tokenHash: bytes(row.token_hash),
+      createdAt: int(row.created_at),
+      expiresAt: int(row.expires_at),
+      ipAddress: row.ip_address,
+      userAgent: row.user_agent,
+      deviceName: row.device_name,
+      deviceId: row.device_id,
+      signingKey: bytes(row.signing_key),
+      agreementKey: bytes(row.agreement_key),
+      preKeys: decodePreKeyUpload(row.pre_keys),
+    };
+  }
+
+  async deletePendingLink(tokenHash: Uint8Array): Promise<void> {
+    await this.db.deleteFrom('pending_links').where('token_hash', '=', tokenHash).execute();
+  }
+
+  async deleteExpiredLinks(now: number): Promise<number> {
+    // `<=`: a link is usable only while expires_at > now, so one expiring exactly now is dead.
+    const result = await this.db.deleteFrom('pending_links').where('expires_at', '<=', now).executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+
+  async enqueue(input: EnqueueInput): Promise<EnqueueResult> {
+    const devicesChanged = { status: 'devices-changed' } as const;
+    return this.transaction<EnqueueResult>(async (trx, abort) => {
+      // The idempotency record first: a retry of an accepted send is a duplicate even if the
+      // device lists changed since. A concurrent retry waits here for this one to finish.
+      const recorded = await trx
+        .insertInto('sent_messages')
+        .values({
+          sender_device_id: input.senderDeviceId,
+          client_message_id: input.clientMessageId,
+          created_at: input.now,
+          expires_at: input.expiresAt,
+        })
+        .onConflict((oc) => oc.columns(['sender_device_id', 'client_message_id']).doNothing())
+        .returning('sender_device_id')
+        .executeTakeFirst();
+      if (recorded === undefined) return { status: 'duplicate' };
+
+      // From here on, a refusal must roll back the record above (abort, not return).
+      const accountIds = [...new Set([input.senderAccountId, input.recipientAccountId])];
+      const accounts = await trx
+        .selectFrom('accounts')
+        .select('account_id')
+        .where('account_id', 'in', accountIds)
+        .orderBy('account_id')
+        .$if(this.locks, (qb) => qb.forShare())
+        .execute();
+      if (!accounts.some((account) => account.account_id === input.recipientAccountId)) abort(devicesChanged);
+      const devices = await trx
+        .selectFrom('devices')
+        .select(['device_id', 'account_id'])
+        .where('account_id', 'in', accountIds)
+        .orderBy('device_id')
+        .$if(this.locks, (qb) => qb.forUpdate())
+        .execute();
+      // A sender device removed while its send was in flight may no longer send.
+      const senderKnown = devices.some((d) => d.device_id === input.senderDeviceId && d.account_id === input.senderAccountId);
+      const expected = new Set(devices.map((d) => d.device_id).filter((id) => id !== input.senderDeviceId));
+      const given = new Set(input.envelopes.map((envelope) => envelope.deviceId));
+      const exact = given.size === input.envelopes.length && given.size === expected.size && [...given].every((id) => expected.has(id));
+      if (!senderKnown || !exact) abort(devicesChanged);
+
+      const seqOf = new Map<string, number>();
+      if (input.envelopes.length > 0) {
+        const inserted = await trx
+          .insertInto('inbox')
+          .values(
+            input.envelopes.map((envelope) => ({
+              device_id: envelope.deviceId,
+              server_time: input.now,
+              expires_at: input.expiresAt,
+              kind: InboxKind.Message,
+              sender_account_id: input.senderAccountId,
+              sender_device_id: input.senderDeviceId,
+              client_message_id: input.clientMessageId,
+              content: envelope.content,
+            })),
+          )
+          .returning(['seq', 'device_id'])
+          .execute();
+        for (const row of inserted) seqOf.set(row.device_id, int(row.seq));
+      }
+      if (input.senderAccountId !== input.recipientAccountId) {
+        const [a, b] = [input.senderAccountId, input.recipientAccountId].sort();
+        await trx
+          .insertInto('contacts')
+          .values([
+            { account_id: a!, peer_account_id: b! },
+            { account_id: b!, peer_account_id: a! },
+          ])
+          .onConflict((oc) => oc.columns(['account_id', 'peer_account_id']).doNothing())
+          .execute();
+      }
+      return { status: 'accepted', seqs: input.envelopes.map((envelope) => ({ deviceId: envelope.deviceId, seq: seqOf.get(envelope.deviceId)! })) };
+    });
+  }
+
+  async readInbox(deviceId: string, afterSeq: number, limit: number): Promise<InboxRow[]> {
+    if (limit <= 0) return [];
+    const rows = await this.db
+      .selectFrom('inbox')
+      .selectAll()
+      .where('device_id', '=', deviceId)
+      .where('seq', '>', afterSeq)
+      .orderBy('seq')
+      .limit(limit)
+      .execute();
+    return rows.map(toInboxRow);
+  }
+
+  async ackInbox(deviceId: string, seqs: readonly number[]): Promise<number> {
+    if (seqs.length === 0) return 0;
+    return this.transaction<number>(async (trx) => {
+      let deleted = 0;
+      for (const chunk of chunks([...new Set(seqs)], CHUNK)) {
+        const result = await trx.deleteFrom('inbox').where('device_id', '=', deviceId).where('seq', 'in', chunk).executeTakeFirst();
+        deleted += Number(result.numDeletedRows);
+      }
+      return deleted;
+    });
+  }
+
+  async expireInbox(now: number): Promise<InboxRow[]> {
+    return this.transaction<InboxRow[]>(async (trx) => {
+      // The idempotency window closes with the messages it guarded (same expires_at).
+      await trx.deleteFrom('sent_messages').where('expires_at', '<', now).execute();
+      // Deleting first and noticing from what was deleted: two nodes sweeping at once cannot
+      // both see a row, so a sender is told once. Expired notices themselves go silently.
+      const expired = await trx
+        .deleteFrom('inbox')
+        .where('expires_at', '<', now)
+        .returning(['seq', 'device_id', 'kind', 'sender_device_id', 'client_message_id', 'server_time', 'expires_at'])
+        .execute();
+      const messages = expired
+        .filter((row) => row.kind === InboxKind.Message && row.sender_device_id !== null)
+        .sort((a, b) => int(a.seq) - int(b.seq));
+      if (messages.length === 0) return [];
+      const accountOf = await deviceAccounts(trx, [...new Set(messages.flatMap((row) => [row.sender_device_id!, row.device_id]))]);
+      const notices = messages.flatMap((row) => {
+        const sender = row.sender_device_id!;
+        const recipientAccountId = accountOf.get(row.device_id);
+        if (!accountOf.has(sender) || recipientAccountId === undefined) return [];
+        // The notice may wait in the sender's inbox as long as the message could.
+        const lifetime = int(row.expires_at) - int(row.server_time);
+        return [
+          {
+            device_id: sender,
+            server_time: now,
+            expires_at: now + lifetime,
+            kind: InboxKind.Expired,
+            recipient_account_id: recipientAccountId,
+            recipient_device_id: row.device_id,
+            client_message_id: row.client_message_id,
+          },
+        ];
+      });
+      const rows: InboxRow[] = [];
+      for (const chunk of chunks(notices, CHUNK)) {
+        const inserted = await trx.insertInto('inbox').values(chunk).returningAll().execute();
+        rows.push(...inserted.map(toInboxRow));
+      }
+      return rows.sort((a, b) => a.seq - b.seq);
+    });
+  }
+
+  async listContactAccounts(accountId: string): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('contacts')
+      .select('peer_account_id')
+      .where('account_id', '=', accountId)
+      .orderBy('peer_account_id')
+      .execute();
+    return rows.map((row) => row.peer_account_id);
+  }
+
+  async close(): Promise<void> {
+    await this.db.destroy();
+  }
+}
+
+/** Replaces an account's list if its version is still the expected one (and locks the account). */
+async function replaceList(db: Executor, accountId: string, update: ListUpdate): Promise<boolean> {
+  const result = await db
+    .updateTable('accounts')
+    .set({ list_body: update.newList.body, list_signature: update.newList.signature, list_version: update.expectedVersion + 1 })
+    .where('account_id', '=', accountId)
+    .where('list_version', '=', update.expectedVersion)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
+}
+
+/** Inserts the device unless its id exists; says whether it did. */
+async function insertDevice(trx: Transaction<Database>, device: DeviceRow): Promise<boolean> {
+  const inserted = await trx
+    .insertInto('devices')
+    .values({
+      device_id: device.deviceId,
+      account_id: device.accountId,
+      kind: device.kind,
+      signing_key: device.signingKey,
+      agreement_key: device.agreementKey,
+      name: device.name,
+      linked_at: device.linkedAt,
+      last_active_at: floorToMinute(device.lastActiveAt),
+    })
+    .onConflict((oc) => oc.column('device_id').doNothing())
+    .returning('device_id')
+    .executeTakeFirst();
+  return inserted !== undefined;
+}
+
+/**
+ * Stores an upload: each signed prekey given replaces the device's previous one; one-time
+ * prekeys are added, a re-uploaded id replacing the stored key (the device's latest upload is
+ * what it holds the private keys for).
+ */
+async function storePreKeys(trx: Transaction<Database>, deviceId: string, upload: PreKeyUploadRow): Promise<void> {
+  const signed = upload.signedPreKey && {
+    signed_id: upload.signedPreKey.id,
+    signed_public_key: upload.signedPreKey.publicKey,
+    signed_signature: upload.signedPreKey.signature,
+  };
+  const pq = upload.pqPreKey && {
+    pq_id: upload.pqPreKey.id,
+    pq_public_key: upload.pqPreKey.publicKey,
+    pq_signature: upload.pqPreKey.signature,
+  };
+  if (signed !== null || pq !== null) {
+    const changes = { ...signed, ...pq };
+    await trx
+      .insertInto('signed_prekeys')
+      .values({ device_id: deviceId, ...changes })
+      .onConflict((oc) => oc.column('device_id').doUpdateSet(changes))
+      .execute();
+  }
+  // One row per id (the last one wins): PostgreSQL refuses to upsert the same key twice in one statement.
+  const oneTime = [...new Map(upload.oneTimePreKeys.map((key) => [key.id, key])).values()];
+  for (const chunk of chunks(oneTime, CHUNK)) {
+    await trx
+      .insertInto('one_time_prekeys')
+      .values(chunk.map((key) => ({ device_id: deviceId, prekey_id: key.id, public_key: key.publicKey })))
+      .onConflict((oc) => oc.columns(['device_id', 'prekey_id']).doUpdateSet((eb) => ({ public_key: eb.ref('excluded.public_key') })))
+      .execute();
+  }
+}
+
+async function countOneTimePreKeys(db: Executor, deviceId: string): Promise<number> {
+  const row = await db
+    .selectFrom('one_time_prekeys')
+    .select((eb) => eb.fn.countAll<number | string | bigint>().as('n'))
+    .where('device_id', '=', deviceId)
+    .executeTakeFirstOrThrow();
+  return int(row.n);
+}
+
+/** The account of each of these devices that still exists. */
+async function deviceAccounts(trx: Transaction<Database>, deviceIds: readonly string[]): Promise<Map<string, string>> {
+  const accountOf = new Map<string, string>();
+  for (const chunk of chunks(deviceIds, CHUNK)) {
+    const rows = await trx.selectFrom('devices').select(['device_id', 'account_id']).where('device_id', 'in', chunk).execute();
+    for (const row of rows) accountOf.set(row.device_id, row.account_id);
+  }
+  return accountOf;
+}

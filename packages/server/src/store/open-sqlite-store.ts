@@ -1,0 +1,50 @@
+/**
+ * The embedded store: one SQLite file through better-sqlite3, the default for a single machine.
+ * @module
+ */
+import Sqlite from 'better-sqlite3';
+import { Kysely, SqliteDialect } from 'kysely';
+import { DialectKind, type Database } from './database.js';
+import { KyselyStore } from './kysely-store.js';
+import { migrateToLatest } from './migrations.js';
+import type { StoreLogger } from './store-logger.js';
+
+/** How long a statement waits for another process's write lock before failing, in ms. */
+const BUSY_TIMEOUT_MS = 5000;
+
+/** Opens the SQLite file with the settings the store relies on. */
+export function openSqliteDatabase(file: string): Sqlite.Database {
+  const database = new Sqlite(file);
+  try {
+    // WAL lets readers run while a write commits. synchronous=FULL makes every commit wait for
+    // the WAL to reach the disk: "accepted" is only sent after the commit, and an acknowledged
+    // message must survive a power loss as well as a process kill (NORMAL, the usual WAL
+    // setting, survives a kill but may lose the last commits when the power goes).
+    database.pragma('journal_mode = WAL');
+    database.pragma('synchronous = FULL');
+    // Off by default in SQLite; removing a device relies on ON DELETE CASCADE.
+    database.pragma('foreign_keys = ON');
+    database.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    return database;
+  } catch (error) {
+    database.close();
+    throw error;
+  }
+}
+
+/**
+ * Opens (creating if needed) the SQLite database at `file` and migrates it. `':memory:'` gives
+ * a private in-memory database, for tests.
+ */
+export async function openSqliteStore(file: string, logger: StoreLogger | null = null): Promise<KyselyStore> {
+  const database = openSqliteDatabase(file);
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+  try {
+    await migrateToLatest(db, DialectKind.Sqlite, null, logger);
+  } catch (error) {
+    await db.destroy();
+    throw error;
+  }
+  logger?.info({ store: 'sqlite', file }, 'store opened');
+  return new KyselyStore(db, DialectKind.Sqlite);
+}

@@ -1,0 +1,80 @@
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openSqliteDatabase } from './open-sqlite-store.js';
+import { SQLITE_FILE_NAME, openStore } from './open-store.js';
+import { describeStoreContract } from './store.contract.js';
+
+let root: string;
+let stores = 0;
+
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'pairwise-sqlite-store-'));
+});
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+// A fresh file per test, through the same path the server takes.
+describeStoreContract('sqlite', () => openStore({ databaseUrl: null, dataDir: join(root, `contract-${stores++}`) }));
+
+describe('SQLite store', () => {
+  const account = {
+    accountId: 'alice',
+    identityKey: new Uint8Array(32).fill(1),
+    deviceList: { body: new Uint8Array([1, 2, 3]), signature: new Uint8Array(64).fill(2) },
+    deviceListVersion: 1,
+    createdAt: 1_700_000_000_000,
+  };
+  const device = {
+    deviceId: 'a'.repeat(32),
+    accountId: 'alice',
+    kind: 'primary' as const,
+    signingKey: new Uint8Array(32).fill(3),
+    agreementKey: new Uint8Array(32).fill(4),
+    name: 'Phone',
+    linkedAt: 1_700_000_000_000,
+    lastActiveAt: 1_700_000_040_000,
+  };
+
+  it('creates the data directory and keeps data across a reopen', async () => {
+    const dataDir = join(root, 'reopen', 'nested');
+    const logged: string[] = [];
+    const logger = { info: (_: object, message: string) => logged.push(message), warn: () => {}, error: () => {} };
+    const first = await openStore({ databaseUrl: null, dataDir, logger });
+    expect(first.kind).toBe('sqlite');
+    expect(await first.createAccount({ account, device, preKeys: { signedPreKey: null, pqPreKey: null, oneTimePreKeys: [] } })).toBe('created');
+    await first.close();
+    expect((await stat(join(dataDir, SQLITE_FILE_NAME))).isFile()).toBe(true);
+    expect(logged).toContain('store migration applied');
+
+    logged.length = 0;
+    const second = await openStore({ databaseUrl: null, dataDir, logger });
+    expect(await second.getAccount('alice')).toEqual(account);
+    expect((await second.getDevice(device.deviceId))?.lastActiveAt).toBe(1_700_000_040_000);
+    await second.close();
+    // Already migrated: nothing to apply the second time.
+    expect(logged).not.toContain('store migration applied');
+  });
+
+  it('opens the file with WAL, synchronous=FULL, foreign keys on and a busy timeout', () => {
+    const database = openSqliteDatabase(join(root, 'pragmas.sqlite'));
+    try {
+      expect(database.pragma('journal_mode', { simple: true })).toBe('wal');
+      // 2 is FULL: every commit is synced to disk before it returns.
+      expect(database.pragma('synchronous', { simple: true })).toBe(2);
+      expect(database.pragma('foreign_keys', { simple: true })).toBe(1);
+      expect(database.pragma('busy_timeout', { simple: true })).toBeGreaterThan(0);
+    } finally {
+      database.close();
+    }
+  });
+
+  it('runs in memory when asked to', async () => {
+    const store = await openStore({ databaseUrl: null, dataDir: ':memory:' });
+    expect(await store.createAccount({ account, device, preKeys: { signedPreKey: null, pqPreKey: null, oneTimePreKeys: [] } })).toBe('created');
+    expect(await store.listDevices('alice')).toHaveLength(1);
+    await store.close();
+  });
+});

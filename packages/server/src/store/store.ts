@@ -1,0 +1,229 @@
+/**
+ * The server's storage, behind one interface with one contract suite (store.contract.ts) that
+ * every implementation passes: SQLite by default, PostgreSQL when DATABASE_URL is set.
+ *
+ * Every method is one transaction. Methods that check-and-change (link a companion, enqueue a
+ * message) do the check inside the same transaction as the change, so two nodes racing on the
+ * same account cannot both succeed. Times are milliseconds since the Unix epoch. Byte fields are
+ * `Uint8Array` (never Node `Buffer`) on the way out.
+ * @module
+ */
+
+/** A signed structure as stored: the exact bytes and the account key's signature. */
+export interface SignedBodyRow {
+  readonly body: Uint8Array;
+  readonly signature: Uint8Array;
+}
+
+/** An account: its identity key and its current signed device list. */
+export interface AccountRow {
+  readonly accountId: string;
+  readonly identityKey: Uint8Array;
+  readonly deviceList: SignedBodyRow;
+  readonly deviceListVersion: number;
+  readonly createdAt: number;
+}
+
+/** The role of a device. */
+export type DeviceKind = 'primary' | 'companion';
+
+/** A registered device. */
+export interface DeviceRow {
+  readonly deviceId: string;
+  readonly accountId: string;
+  readonly kind: DeviceKind;
+  readonly signingKey: Uint8Array;
+  readonly agreementKey: Uint8Array;
+  /** "Chrome on Linux", as the device described itself. */
+  readonly name: string;
+  readonly linkedAt: number;
+  /** Minute resolution. */
+  readonly lastActiveAt: number;
+}
+
+/** A signed prekey (X25519 or ML-KEM) as published. */
+export interface SignedPreKeyRow {
+  readonly id: number;
+  readonly publicKey: Uint8Array;
+  readonly signature: Uint8Array;
+}
+
+/** A one-time prekey as published. */
+export interface OneTimePreKeyRow {
+  readonly id: number;
+  readonly publicKey: Uint8Array;
+}
+
+/** Prekeys a device uploads. Signed ones replace the previous; one-time ones are added. */
+export interface PreKeyUploadRow {
+  readonly signedPreKey: SignedPreKeyRow | null;
+  readonly pqPreKey: SignedPreKeyRow | null;
+  readonly oneTimePreKeys: readonly OneTimePreKeyRow[];
+}
+
+/** One device's bundle, with one one-time prekey taken (removed) if any was left. */
+export interface BundleRow {
+  readonly device: DeviceRow;
+  readonly signedPreKey: SignedPreKeyRow;
+  readonly pqPreKey: SignedPreKeyRow;
+  readonly oneTimePreKey: OneTimePreKeyRow | null;
+  /** One-time prekeys left for this device after this one was taken. */
+  readonly remainingOneTimePreKeys: number;
+}
+
+/** A companion waiting to be linked: made when it asks for a link token. */
+export interface PendingLinkRow {
+  /** SHA-256 of the token: the database never holds a usable token. */
+  readonly tokenHash: Uint8Array;
+  readonly createdAt: number;
+  readonly expiresAt: number;
+  readonly ipAddress: string;
+  readonly userAgent: string;
+  readonly deviceName: string;
+  readonly deviceId: string;
+  readonly signingKey: Uint8Array;
+  readonly agreementKey: Uint8Array;
+  /** The companion's prekeys, registered with it when the link is approved. */
+  readonly preKeys: PreKeyUploadRow;
+}
+
+/** What an inbox item carries. */
+export type InboxItem =
+  | {
+      readonly kind: 'message';
+      readonly senderAccountId: string;
+      readonly senderDeviceId: string;
+      readonly clientMessageId: Uint8Array;
+      readonly content: Uint8Array;
+    }
+  | {
+      /** Notice to a sender's device that one of its messages expired undelivered. */
+      readonly kind: 'expired';
+      readonly clientMessageId: Uint8Array;
+      readonly recipientAccountId: string;
+      readonly recipientDeviceId: string;
+    };
+
+/** One inbox row. `seq` increases in insertion order, so per-device order is `seq` order. */
+export interface InboxRow {
+  readonly seq: number;
+  readonly deviceId: string;
+  readonly serverTime: number;
+  readonly item: InboxItem;
+}
+
+/** A send, as the messaging handler hands it over. */
+export interface EnqueueInput {
+  readonly senderAccountId: string;
+  readonly senderDeviceId: string;
+  readonly recipientAccountId: string;
+  readonly clientMessageId: Uint8Array;
+  readonly envelopes: readonly { readonly deviceId: string; readonly content: Uint8Array }[];
+  readonly now: number;
+  readonly expiresAt: number;
+}
+
+/**
+ * The outcome of an enqueue:
+ * - accepted: one inbox row per envelope was committed (durably) in one transaction;
+ * - duplicate: this sender device already sent this client message id; nothing was stored;
+ * - devices-changed: the envelopes' device ids are not exactly the recipient account's devices
+ *   plus the sender account's devices other than the sender device; nothing was stored.
+ */
+export type EnqueueResult =
+  | { readonly status: 'accepted'; readonly seqs: readonly { readonly deviceId: string; readonly seq: number }[] }
+  | { readonly status: 'duplicate' }
+  | { readonly status: 'devices-changed' };
+
+/** Linking a companion: everything is checked and changed in one transaction. */
+export interface LinkCompanionInput {
+  readonly tokenHash: Uint8Array;
+  readonly now: number;
+  readonly accountId: string;
+  /** The list version the primary built on; the new list has version + 1. */
+  readonly expectedListVersion: number;
+  readonly newList: SignedBodyRow;
+  readonly maxCompanions: number;
+  /** The device to register (its keys and id are those of the pending link). */
+  readonly device: DeviceRow;
+}
+
+/** The outcome of linking. */
+export type LinkCompanionResult =
+  | 'linked'
+  /** No pending link with this token hash, or it expired, or it was used. */
+  | 'token-invalid'
+  /** The account's list version is no longer `expectedListVersion`. */
+  | 'stale-list'
+  /** The account already has `maxCompanions` companions. */
+  | 'too-many-companions'
+  | 'device-id-taken';
+
+/** A device list replacement guarded by the version it replaces. */
+export interface ListUpdate {
+  readonly expectedVersion: number;
+  readonly newList: SignedBodyRow;
+}
+
+/** The server's storage. */
+export interface Store {
+  /** Which implementation this is, for logs and test names. */
+  readonly kind: 'sqlite' | 'postgres';
+
+  /** Creates an account with its primary device and the device's prekeys. */
+  createAccount(input: {
+    readonly account: AccountRow;
+    readonly device: DeviceRow;
+    readonly preKeys: PreKeyUploadRow;
+  }): Promise<'created' | 'username-taken' | 'device-id-taken'>;
+  getAccount(accountId: string): Promise<AccountRow | null>;
+
+  getDevice(deviceId: string): Promise<DeviceRow | null>;
+  /** The account's devices, primary first, then by linkedAt. */
+  listDevices(accountId: string): Promise<DeviceRow[]>;
+  /** Consumes the pending link and registers the companion with its prekeys and the new list. */
+  linkCompanion(input: LinkCompanionInput): Promise<LinkCompanionResult>;
+  /**
+   * Deletes a device with its prekeys and inbox. With `update`, also replaces the account's list
+   * if its version is still `update.expectedVersion` (otherwise nothing changes: 'stale-list').
+   */
+  removeDevice(deviceId: string, update: ListUpdate | null): Promise<'removed' | 'unknown-device' | 'stale-list'>;
+  /** Replaces the account's signed list if its version is still `update.expectedVersion`. */
+  replaceDeviceList(accountId: string, update: ListUpdate): Promise<boolean>;
+  /** Records activity; stored at minute resolution (rounded down). */
+  touchDevice(deviceId: string, at: number): Promise<void>;
+
+  /** Stores prekeys; returns how many one-time prekeys the device now has. */
+  addPreKeys(deviceId: string, upload: PreKeyUploadRow): Promise<number>;
+  countOneTimePreKeys(deviceId: string): Promise<number>;
+  /**
+   * One bundle per device of the account that has signed prekeys, each taking one one-time
+   * prekey; only the devices named in `deviceIds` when it is not null.
+   */
+  takeBundles(accountId: string, deviceIds?: readonly string[] | null): Promise<BundleRow[]>;
+
+  createPendingLink(link: PendingLinkRow): Promise<void>;
+  /** A pending link that is unused and not expired at `now`, or `null`. */
+  getPendingLink(tokenHash: Uint8Array, now: number): Promise<PendingLinkRow | null>;
+  deletePendingLink(tokenHash: Uint8Array): Promise<void>;
+  /** Deletes pending links that expired before `now`; returns how many. */
+  deleteExpiredLinks(now: number): Promise<number>;
+
+  /** Idempotent, all-or-nothing enqueue of one message for many devices (see EnqueueResult). */
+  enqueue(input: EnqueueInput): Promise<EnqueueResult>;
+  /** Up to `limit` rows for the device with seq > `afterSeq`, in seq order. */
+  readInbox(deviceId: string, afterSeq: number, limit: number): Promise<InboxRow[]>;
+  /** Deletes the device's rows with these seqs; returns how many were deleted. */
+  ackInbox(deviceId: string, seqs: readonly number[]): Promise<number>;
+  /**
+   * Deletes message rows whose expiry is before `now` and, for each whose sender device still
+   * exists, adds an 'expired' notice to that sender device's inbox. Returns the notices added.
+   * Also forgets client message ids older than the inbox lifetime (idempotency window).
+   */
+  expireInbox(now: number): Promise<InboxRow[]>;
+
+  /** Accounts that exchanged messages with this one (either direction), for change notices. */
+  listContactAccounts(accountId: string): Promise<string[]>;
+
+  close(): Promise<void>;
+}

@@ -1,0 +1,201 @@
+/**
+ * This node's live connections, and what it does with each Bus event. Every node subscribes to
+ * the Bus; an event is acted on by whichever node holds the sockets concerned. Deliveries are
+ * read from the store, the one source of truth, so a node that missed an event still delivers
+ * everything at the device's next connect.
+ * @module
+ */
+import type { BusEvent } from '../bus/bus.js';
+import type { ServerContext } from '../context.js';
+import { accountDevices } from '../handlers/account-devices.js';
+import { inboxRowToDeliver } from '../handlers/convert.js';
+import type { Connection } from './connection.js';
+import { CLOSE_LOGGED_OUT } from '@pairwise/protocol/errors';
+
+/** Rows read from the store per round of a pump. */
+const PUMP_BATCH = 200;
+/** A pump stops when this many pushed rows are unacknowledged, and resumes on acks. */
+const MAX_UNACKED = 1000;
+
+interface PumpState {
+  running: boolean;
+  again: boolean;
+  unacked: Set<number>;
+}
+
+export class Hub {
+  private readonly byDevice = new Map<string, Set<Connection>>();
+  private readonly byAccount = new Map<string, Set<Connection>>();
+  private readonly linkWaiters = new Map<string, Connection>();
+  private readonly pumps = new WeakMap<Connection, PumpState>();
+  private ctx: ServerContext | null = null;
+  private unsubscribe: (() => void) | null = null;
+
+  /** Connects the hub to the rest of the server and starts listening to the Bus. */
+  attach(ctx: ServerContext): void {
+    this.ctx = ctx;
+    this.unsubscribe = ctx.bus.subscribe((event) => {
+      this.handle(event).catch((error: unknown) => ctx.log.error({ err: String(error), event: event.type }, 'bus event failed'));
+    });
+  }
+
+  detach(): void {
+    this.unsubscribe?.();
+  }
+
+  /** Registers an authenticated connection and starts delivering its inbox. */
+  addDevice(connection: Connection): void {
+    const device = connection.device;
+    if (device === null) throw new Error('only authenticated connections are registered');
+    addTo(this.byDevice, device.deviceId, connection);
+    addTo(this.byAccount, device.accountId, connection);
+    this.pumps.set(connection, { running: false, again: false, unacked: new Set() });
+    void this.pump(connection);
+  }
+
+  /**
+   * A companion waits here for the primary's approval of any of its live link tokens: the phone
+   * may approve a code scanned just before the screen showed the next one.
+   */
+  waitForLink(tokenHash: string, connection: Connection): void {
+    connection.pendingLinks.add(tokenHash);
+    this.linkWaiters.set(tokenHash, connection);
+  }
+
+  private stopWaiting(connection: Connection): void {
+    for (const hash of connection.pendingLinks) if (this.linkWaiters.get(hash) === connection) this.linkWaiters.delete(hash);
+    connection.pendingLinks.clear();
+  }
+
+  /** Forgets a closed connection. */
+  remove(connection: Connection): void {
+    this.stopWaiting(connection);
+    const device = connection.device;
+    if (device === null) return;
+    removeFrom(this.byDevice, device.deviceId, connection);
+    removeFrom(this.byAccount, device.accountId, connection);
+  }
+
+  /** Whether any connection of the device is open on this node. */
+  isOnline(deviceId: string): boolean {
+    return (this.byDevice.get(deviceId)?.size ?? 0) > 0;
+  }
+
+  /** Every connection of a device on this node. */
+  connectionsOf(deviceId: string): Connection[] {
+    return [...(this.byDevice.get(deviceId) ?? [])];
+  }
+
+  /** All open connections on this node (for activity updates). */
+  allDevices(): Connection[] {
+    return [...this.byDevice.values()].flatMap((set) => [...set]);
+  }
+
+  /** The device acknowledged these rows: the pump may go on. */
+  acknowledged(connection: Connection, seqs: readonly number[]): void {
+    const state = this.pumps.get(connection);
+    if (!state) return;
+    for (const seq of seqs) state.unacked.delete(seq);
+    void this.pump(connection);
+  }
+
+  /** Closes every connection (server shutdown). */
+  closeAll(code: number, reason: string): void {
+    for (const connection of this.allDevices()) connection.close(code, reason);
+    for (const connection of this.linkWaiters.values()) connection.close(code, reason);
+  }
+
+  private async handle(event: BusEvent): Promise<void> {
+    const ctx = this.context();
+    switch (event.type) {
+      case 'inbox':
+        for (const deviceId of event.deviceIds) for (const connection of this.connectionsOf(deviceId)) void this.pump(connection);
+        return;
+      case 'revoke':
+        for (const connection of this.connectionsOf(event.deviceId)) {
+          connection.push({ body: { case: 'loggedOut', value: { reason: event.reason } } });
+          connection.close(CLOSE_LOGGED_OUT, 'LOGGED_OUT');
+        }
+        return;
+      case 'link-approved': {
+        const waiter = this.linkWaiters.get(event.tokenHash);
+        if (!waiter) return;
+        this.stopWaiting(waiter);
+        waiter.push({ body: { case: 'linkApproved', value: { accountId: event.accountId, sealedBundle: event.sealedBundle } } });
+        return;
+      }
+      case 'device-list': {
+        const targets = [event.accountId, ...(await ctx.store.listContactAccounts(event.accountId))];
+        const local = targets.flatMap((accountId) => [...(this.byAccount.get(accountId) ?? [])]);
+        if (local.length === 0) return;
+        const account = await accountDevices(ctx, event.accountId);
+        if (account === null) return;
+        for (const connection of local) connection.push({ body: { case: 'deviceListChanged', value: { account } } });
+        return;
+      }
+      case 'device-removed':
+        for (const connection of this.byAccount.get(event.accountId) ?? []) {
+          if (connection.device?.kind === 'primary') {
+            connection.push({ body: { case: 'deviceRemoved', value: { deviceId: event.deviceId, reason: event.reason } } });
+          }
+        }
+        return;
+      case 'prekeys-low':
+        for (const connection of this.connectionsOf(event.deviceId)) {
+          connection.push({ body: { case: 'preKeysLow', value: { remaining: event.remaining } } });
+        }
+        return;
+    }
+  }
+
+  /**
+   * Pushes the device's inbox rows after the last one pushed on this connection, in seq order,
+   * pausing while MAX_UNACKED are outstanding. One pump runs per connection; a call while it runs
+   * makes it go round once more.
+   */
+  private async pump(connection: Connection): Promise<void> {
+    const state = this.pumps.get(connection);
+    const device = connection.device;
+    if (!state || device === null) return;
+    if (state.running) {
+      state.again = true;
+      return;
+    }
+    state.running = true;
+    try {
+      do {
+        state.again = false;
+        while (!connection.isClosed && state.unacked.size < MAX_UNACKED) {
+          const limit = Math.min(PUMP_BATCH, MAX_UNACKED - state.unacked.size);
+          const rows = await this.context().store.readInbox(device.deviceId, connection.lastPushedSeq, limit);
+          for (const row of rows) {
+            state.unacked.add(row.seq);
+            connection.lastPushedSeq = row.seq;
+            connection.push({ body: { case: 'deliver', value: inboxRowToDeliver(row) } });
+          }
+          if (rows.length < limit) break;
+        }
+      } while (state.again && !connection.isClosed);
+    } finally {
+      state.running = false;
+    }
+  }
+
+  private context(): ServerContext {
+    if (this.ctx === null) throw new Error('hub is not attached');
+    return this.ctx;
+  }
+}
+
+function addTo<K>(map: Map<K, Set<Connection>>, key: K, connection: Connection): void {
+  const set = map.get(key) ?? new Set<Connection>();
+  set.add(connection);
+  map.set(key, set);
+}
+
+function removeFrom<K>(map: Map<K, Set<Connection>>, key: K, connection: Connection): void {
+  const set = map.get(key);
+  if (!set) return;
+  set.delete(connection);
+  if (set.size === 0) map.delete(key);
+}

@@ -1,0 +1,107 @@
+/**
+ * A bare protocol connection for tests that must send what no honest client would: malformed,
+ * oversized or forged frames. It can authenticate as a device whose identity is in a store.
+ * @module
+ */
+import type { MessageInitShape } from '@bufbuild/protobuf';
+import { signDeviceChallenge } from '@pairwise/crypto/device-auth';
+import { StoreTable, type ClientStore } from '@pairwise/client/client-store';
+import type { StoredIdentity } from '@pairwise/client/identity';
+import { decodeServerFrame, encodeClientFrame } from '@pairwise/protocol/frames';
+import { PROTOCOL_VERSION } from '@pairwise/protocol/version';
+import type { ClientFrameSchema, Response, ServerFrame } from '@pairwise/protocol/wire';
+import WebSocket from 'ws';
+import type { ServerProcess } from './server-process.js';
+
+type Body = NonNullable<MessageInitShape<typeof ClientFrameSchema>['body']>;
+
+export class RawConnection {
+  private readonly frames: ServerFrame[] = [];
+  private readonly waiters: (() => void)[] = [];
+  private nextId = 1;
+  closeCode: number | null = null;
+
+  private constructor(readonly socket: WebSocket) {
+    socket.on('message', (data: Buffer) => {
+      try {
+        this.frames.push(decodeServerFrame(new Uint8Array(data)));
+      } catch {
+        return;
+      }
+      for (const wake of this.waiters.splice(0)) wake();
+    });
+    socket.on('close', (code) => {
+      this.closeCode = code;
+      for (const wake of this.waiters.splice(0)) wake();
+    });
+  }
+
+  /** Opens a connection and waits for the server's challenge. */
+  static async open(server: Pick<ServerProcess, 'url'>): Promise<RawConnection> {
+    const socket = new WebSocket(server.url);
+    const connection = new RawConnection(socket);
+    await connection.next((frame) => frame.body.case === 'challenge');
+    return connection;
+  }
+
+  /** Sends raw bytes (or text) exactly as given. */
+  sendRaw(data: Uint8Array | string): void {
+    this.socket.send(data, { binary: typeof data !== 'string' });
+  }
+
+  /** Sends a request and resolves with its response. */
+  async request(body: Body): Promise<Response> {
+    const requestId = this.nextId++;
+    this.socket.send(encodeClientFrame({ requestId, body }));
+    const frame = await this.next((candidate) => candidate.body.case === 'response' && candidate.body.value.requestId === requestId);
+    return (frame.body as { value: Response }).value;
+  }
+
+  /** The next frame matching `predicate` (already received or still to come). */
+  async next(predicate: (frame: ServerFrame) => boolean, timeoutMs = 5000): Promise<ServerFrame> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const index = this.frames.findIndex(predicate);
+      if (index >= 0) return this.frames.splice(index, 1)[0]!;
+      if (this.closeCode !== null) throw new Error(`socket closed (${this.closeCode})`);
+      if (Date.now() > deadline) throw new Error('timed out waiting for a frame');
+      await new Promise<void>((resolve) => {
+        this.waiters.push(resolve);
+        setTimeout(resolve, 50);
+      });
+    }
+  }
+
+  /** Authenticates as the device kept in `store`. */
+  async authenticateAs(store: ClientStore, origin: string): Promise<Response> {
+    const identity = (await store.get<StoredIdentity>(StoreTable.Identity, 'self'))!;
+    const challenge = await this.request({ case: 'requestChallenge', value: {} });
+    if (challenge.result.case !== 'challenge') throw new Error('no challenge');
+    const clientTime = Date.now();
+    const signature = await signDeviceChallenge(identity.device.signing.privateKey, {
+      origin,
+      nonce: challenge.result.value.nonce,
+      accountId: identity.accountId,
+      deviceId: identity.deviceId,
+      clientTime,
+    });
+    return this.request({
+      case: 'authenticate',
+      value: { accountId: identity.accountId, deviceId: identity.deviceId, clientTime, signature, protocolVersion: PROTOCOL_VERSION },
+    });
+  }
+
+  /** Resolves when the socket has closed; returns the close code. */
+  async closed(timeoutMs = 2000): Promise<number> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.closeCode === null) {
+      if (Date.now() > deadline) throw new Error('the socket did not close');
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    return this.closeCode;
+  }
+
+  close(): void {
+    this.socket.close();
+  }
+}
