@@ -81,7 +81,7 @@ export class KyselyStore implements Store {
     private readonly db: Kysely<Database>,
     readonly kind: DialectKind,
   ) {
-    this.locks = false;
+    this.locks = kind === 'postgres';
   }
 
   private async transaction<T>(work: (trx: Transaction<Database>, abort: (result: T) => never) => Promise<T>): Promise<T> {
@@ -230,7 +230,8 @@ export class KyselyStore implements Store {
     return countOneTimePreKeys(this.db, deviceId);
   }
 
-  async takeBundles(accountId: string): Promise<BundleRow[]> {
+  async takeBundles(accountId: string, deviceIds: readonly string[] | null = null): Promise<BundleRow[]> {
+    if (deviceIds !== null && deviceIds.length === 0) return [];
     return this.transaction<BundleRow[]>(async (trx) => {
       const rows = await trx
         .selectFrom('devices')
@@ -238,6 +239,8 @@ export class KyselyStore implements Store {
         .selectAll('devices')
         .select(['signed_id', 'signed_public_key', 'signed_signature', 'pq_id', 'pq_public_key', 'pq_signature'])
         .where('devices.account_id', '=', accountId)
+        // Ids of other accounts' devices, or unknown ones, simply match nothing.
+        .$if(deviceIds !== null, (qb) => qb.where('devices.device_id', 'in', [...new Set(deviceIds)]))
         .orderBy(primaryFirst)
         .orderBy('devices.linked_at')
         .orderBy('devices.device_id')

@@ -376,6 +376,18 @@ export function describeStoreContract(name: string, open: () => Promise<Store>):
       expect(await store.takeBundles('nobody')).toEqual([]);
     });
 
+    it('[SSTORE-15] takeBundles with device ids takes only from the named devices of the account', async () => {
+      const alice = await register('alice', [1, 2]);
+      const bob = await register('bob');
+      const { device: companion } = await linkNew('alice');
+      const named = await store.takeBundles('alice', [companion.deviceId, bob.primary.deviceId, newDeviceId()]);
+      expect(named.map((b) => b.device.deviceId)).toEqual([companion.deviceId]);
+      expect(await store.countOneTimePreKeys(alice.primary.deviceId)).toBe(2);
+      expect(await store.countOneTimePreKeys(bob.primary.deviceId)).toBe(3);
+      expect(await store.takeBundles('alice', [])).toEqual([]);
+      expect((await store.takeBundles('alice', null)).map((b) => b.device.deviceId)).toEqual([alice.primary.deviceId, companion.deviceId]);
+    });
+
     it('[SSTORE-15] a device without signed prekeys has no bundle', async () => {
       const account = accountRow('carol');
       const primary = deviceRow('carol', 'primary');
