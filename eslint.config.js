@@ -8,7 +8,7 @@ import tseslint from 'typescript-eslint';
 const PURE_PACKAGES = ['packages/crypto/src/**/*.ts', 'packages/protocol/src/**/*.ts', 'packages/client/src/**/*.ts'];
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/node_modules/**', 'bench/out/**', 'data/**'] },
+  { ignores: ['**/dist/**', '**/node_modules/**', 'bench/out/**', 'data/**', 'packages/protocol/src/gen/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -18,6 +18,8 @@ export default tseslint.config(
     },
     rules: {
       '@typescript-eslint/consistent-type-imports': 'error',
+      // A leading underscore marks a parameter a signature requires but the body does not use.
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/switch-exhaustiveness-check': 'error',
       'no-restricted-syntax': [
@@ -30,7 +32,7 @@ export default tseslint.config(
   {
     // Package sources are linted under their own (pure) compiler settings, not the tests' ones.
     files: ['packages/*/src/**/*.ts'],
-    ignores: ['**/*.test.ts', '**/test-support/**'],
+    ignores: ['**/*.test.ts', '**/*.contract.ts', '**/test-support/**'],
     languageOptions: { parserOptions: { project: ['./packages/*/tsconfig.json'] } },
   },
   {

@@ -5,13 +5,15 @@
  */
 export class Emitter<Events extends Record<string, unknown>> {
   private readonly listeners = new Map<keyof Events, Set<(value: never) => void>>();
+  // Listeners are stored with their payload type erased (`never` accepts every listener); `emit`
+  // passes each the payload its event name promises.
 
   /** Calls `listener` for every `event` until the returned function is called. */
   on<K extends keyof Events>(event: K, listener: (value: Events[K]) => void): () => void {
     const set = this.listeners.get(event) ?? new Set();
-    set.add(listener as (value: never) => void);
+    set.add(listener);
     this.listeners.set(event, set);
-    return () => set.delete(listener as (value: never) => void);
+    return () => set.delete(listener);
   }
 
   /** Resolves with the next `event` (for tests and one-shot flows). */

@@ -392,7 +392,11 @@ export class PairwiseClient extends Emitter<ClientEventMap> {
       case 'loggedOut':
         void this.ended(body.value.reason || 'removed');
         return;
-      default:
+      case 'challenge':
+      case 'linkApproved':
+      case 'response':
+      case undefined:
+        // Handled by the transport, or not meant for a linked device.
         return;
     }
   }

@@ -240,7 +240,7 @@ export class KyselyStore implements Store {
         .select(['signed_id', 'signed_public_key', 'signed_signature', 'pq_id', 'pq_public_key', 'pq_signature'])
         .where('devices.account_id', '=', accountId)
         // Ids of other accounts' devices, or unknown ones, simply match nothing.
-        .$if(deviceIds !== null, (qb) => qb.where('devices.device_id', 'in', [...new Set(deviceIds)]))
+        .$if(deviceIds !== null, (qb) => qb.where('devices.device_id', 'in', [...new Set(deviceIds ?? [])]))
         .orderBy(primaryFirst)
         .orderBy('devices.linked_at')
         .orderBy('devices.device_id')

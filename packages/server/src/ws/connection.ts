@@ -7,7 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { MessageInitShape } from '@bufbuild/protobuf';
-import { ProtocolError, WireError, type WireErrorCode } from '@pairwise/protocol/errors';
+import { ProtocolError, WireError } from '@pairwise/protocol/errors';
 import { decodeClientFrame, encodeServerFrame } from '@pairwise/protocol/frames';
 import { CHALLENGE_TTL_MS, RATE_LIMIT_BURST, RATE_LIMIT_PER_SECOND } from '@pairwise/protocol/limits';
 import { MIN_PROTOCOL_VERSION, PROTOCOL_VERSION } from '@pairwise/protocol/version';
@@ -147,7 +147,7 @@ export class Connection {
   }
 
   /** Closes the socket with a code and a short reason (never anything secret). */
-  close(code: number, reason: WireErrorCode | string): void {
+  close(code: number, reason: string): void {
     if (this.closed) return;
     this.closed = true;
     this.socket.close(code, reason);
