@@ -35,3 +35,10 @@ export async function opsPerSecond(operation, { count, rounds = 5, inFlight = 1 
   for (let round = 0; round < rounds; round++) results.push(await runRound());
   return median(results);
 }
+
+/** The `p`th percentile (0-100) of a non-empty list of numbers, by nearest rank. */
+export function percentile(values, p) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = Math.ceil((p / 100) * sorted.length);
+  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1];
+}

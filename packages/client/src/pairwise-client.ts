@@ -102,6 +102,9 @@ export class PairwiseClient extends Emitter<ClientEventMap> {
         this.state = state;
         this.emit('connection', { state });
       },
+      onHandshakeError: (error) => {
+        if (error instanceof RequestError) this.emit('auth-error', { code: error.code, message: error.message });
+      },
     });
     this.messenger = new Messenger({
       store: options.store,

@@ -34,6 +34,8 @@ export interface TransportOptions {
   /** The server ended the session for good (logged out, update required, auth failed). */
   readonly onFinalClose: (code: number, reason: string) => void;
   readonly onState?: (state: ConnectionState) => void;
+  /** The handshake failed (a wrong clock, say); the transport retries with backoff. */
+  readonly onHandshakeError?: (error: unknown) => void;
   readonly requestTimeoutMs?: number;
   /** Reconnect after a drop; off for one-shot uses. */
   readonly reconnect?: boolean;
@@ -156,8 +158,11 @@ export class Transport {
           this.options.onState?.('online');
           for (const waiter of this.waiters.splice(0)) waiter.resolve();
         })
-        .catch(() => {
-          // The server closes a connection whose handshake failed; the close handler decides next.
+        .catch((error: unknown) => {
+          // Nothing may be sent on a connection that did not prove who it is: drop it and try
+          // again later. Queued requests keep waiting; the app hears why (e.g. CLOCK_SKEW).
+          this.options.onHandshakeError?.(error);
+          if (socket === this.socket) socket.close(1000, 'handshake failed');
         });
       return;
     }

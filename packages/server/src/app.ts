@@ -16,7 +16,7 @@ import { AdjustableClock, systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
 import type { ServerContext } from './context.js';
 import type { Store } from './store/store.js';
-import { startSweeper } from './sweeper.js';
+import { startSweeper, sweep } from './sweeper.js';
 import { Connection } from './ws/connection.js';
 import { Hub } from './ws/hub.js';
 
@@ -80,6 +80,10 @@ export async function createServer(parts: ServerParts): Promise<PairwiseServer> 
     app.post<{ Body: { advanceMs?: unknown } }>('/__test__/clock', (request) => {
       clock.advance(Number(request.body?.advanceMs));
       return { now: clock.now() };
+    });
+    app.post('/__test__/sweep', async () => {
+      await sweep(context);
+      return { ok: true };
     });
   }
 

@@ -20,6 +20,8 @@ export interface ServerProcess {
   readonly origin: string;
   readonly port: number;
   readonly dataDir: string;
+  /** The server child's process id, e.g. to read its memory use from /proc/<pid>/status. */
+  readonly pid: number;
   /** Everything it printed (structured logs), for tests that check what is logged. */
   readonly output: () => string;
   /** SIGKILL: no shutdown code runs, exactly like a crash or power cut. */
@@ -30,6 +32,8 @@ export interface ServerProcess {
   restart(): Promise<ServerProcess>;
   /** Moves the server's clock forward (the harness starts servers with the test clock on). */
   advanceClock(ms: number): Promise<void>;
+  /** Runs the server's housekeeping now (expiry) instead of waiting for its timer. */
+  sweep(): Promise<void>;
 }
 
 /** Options for a test server. */
@@ -72,23 +76,25 @@ export async function startServerProcess(options: ServerProcessOptions = {}): Pr
     setTimeout(() => reject(new Error(`server did not start within 20 s:\n${output}`)), 20_000).unref();
   });
   const actualPort = await listening;
+  // A child that is listening has been spawned, so it has a pid.
+  const pid = child.pid;
+  if (pid === undefined) throw new Error('the server process has no pid');
   const origin = options.env?.PUBLIC_ORIGIN ?? `http://localhost:${actualPort}`;
   const processHandle: ServerProcess = {
     url: `ws://127.0.0.1:${actualPort}/ws`,
     origin,
     port: actualPort,
     dataDir,
+    pid,
     output: () => output,
     kill: () => stopChild(child, 'SIGKILL'),
     stop: () => stopChild(child, 'SIGTERM'),
     restart: () => startServerProcess({ ...options, dataDir, port: actualPort }),
     async advanceClock(ms: number) {
-      const response = await fetch(`http://127.0.0.1:${actualPort}/__test__/clock`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ advanceMs: ms }),
-      });
-      if (!response.ok) throw new Error(`advancing the clock failed: ${response.status}`);
+      await testHook(actualPort, 'clock', { advanceMs: ms });
+    },
+    async sweep() {
+      await testHook(actualPort, 'sweep', {});
     },
   };
   return processHandle;
@@ -97,6 +103,15 @@ export async function startServerProcess(options: ServerProcessOptions = {}): Pr
 /** Removes a server's data directory once no test needs it. */
 export function removeDataDir(server: ServerProcess): void {
   rmSync(server.dataDir, { recursive: true, force: true });
+}
+
+async function testHook(port: number, name: string, body: object): Promise<void> {
+  const response = await fetch(`http://127.0.0.1:${port}/__test__/${name}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  if (!response.ok) throw new Error(`test hook ${name} failed: ${response.status}`);
 }
 
 /** A port that was free a moment ago (loopback only). */

@@ -1,0 +1,63 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, parseConfig } from './config.js';
+
+describe('[OPS-1] configuration', () => {
+  it('has working defaults: SQLite in ./data, port 8080, open registration, 4 companions', () => {
+    const config = parseConfig({}, '/srv/pairwise');
+    expect(config).toMatchObject({
+      host: '127.0.0.1',
+      port: 8080,
+      publicOrigin: 'http://localhost:8080',
+      dataDir: '/srv/pairwise/data',
+      databaseUrl: null,
+      registration: 'open',
+      maxCompanions: 4,
+      testClock: false,
+    });
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it.each([
+    [{ PORT: 'eighty' }, /PORT/],
+    [{ PORT: '70000' }, /PORT/],
+    [{ PUBLIC_ORIGIN: 'chat.example.org' }, /PUBLIC_ORIGIN/],
+    [{ PUBLIC_ORIGIN: 'https://chat.example.org/app' }, /PUBLIC_ORIGIN/],
+    [{ DATABASE_URL: 'mysql://x' }, /DATABASE_URL/],
+    [{ TRUSTED_PROXIES: 'proxy.local' }, /TRUSTED_PROXIES/],
+    [{ REGISTRATION: 'closed' }, /REGISTRATION/],
+    [{ REGISTRATION: 'invite' }, /INVITE_CODES/],
+    [{ INVITE_CODES: 'short' }, /INVITE_CODES/],
+    [{ MAX_COMPANIONS: '0' }, /MAX_COMPANIONS/],
+    [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL/],
+  ])('refuses %o with a message naming the setting', (env, name) => {
+    expect(() => parseConfig(env)).toThrow(ConfigError);
+    expect(() => parseConfig(env)).toThrow(name);
+  });
+
+  it('reads every setting', () => {
+    const config = parseConfig({
+      HOST: '0.0.0.0',
+      PORT: '443',
+      PUBLIC_ORIGIN: 'https://chat.example.org/',
+      DATA_DIR: '/var/lib/pairwise',
+      DATABASE_URL: 'postgres://pairwise@db/pairwise',
+      TRUSTED_PROXIES: '10.0.0.1, 192.168.0.0/16',
+      REGISTRATION: 'invite',
+      INVITE_CODES: 'welcome-friends,second-code',
+      MAX_COMPANIONS: '2',
+      LOG_LEVEL: 'warn',
+    });
+    expect(config).toMatchObject({
+      host: '0.0.0.0',
+      port: 443,
+      publicOrigin: 'https://chat.example.org',
+      dataDir: '/var/lib/pairwise',
+      databaseUrl: 'postgres://pairwise@db/pairwise',
+      trustedProxies: ['10.0.0.1', '192.168.0.0/16'],
+      registration: 'invite',
+      inviteCodes: ['welcome-friends', 'second-code'],
+      maxCompanions: 2,
+      logLevel: 'warn',
+    });
+  });
+});
