@@ -9,11 +9,11 @@
 // Figures are medians over the measured rounds, after session setup and one warm-up round; the
 // two systems alternate round by round so that drift on a shared machine hits both alike.
 //
-// All clients share this one process and the server has the other core (on 2 cores), so the
+// All clients share this one process and each server is a process of its own, so on 2 cores the
 // Pairwise figure is the whole loop: client crypto, the server, SQLite and the network stack.
 //
 //   node bench/relay/run.mjs [--devices 8] [--messages 300] [--rounds 3] [--big]
-//   (or RELAY_DEVICES, RELAY_MESSAGES, RELAY_ROUNDS in the environment)
+//   (or RELAY_DEVICES, RELAY_MESSAGES, RELAY_ROUNDS in the environment; flags win)
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
@@ -24,20 +24,28 @@ import { describeMachine, median, percentile } from '../machine.mjs';
 
 const SCRIPT = fileURLToPath(import.meta.url);
 const LOOPBACK = '127.0.0.1';
-/** The bare relay's frame header: 4 bytes of peer id (recipient on the way in, sender on the way out). */
-const ACK_ID = 0xffffffff;
+/** Default run (about a minute on 2 cores) and `--big`. */
+const PRESETS = {
+  default: { devices: 8, messages: 300, rounds: 3, maxSeconds: 180 },
+  big: { devices: 16, messages: 1000, rounds: 3, maxSeconds: 900 },
+};
+/** Messages per device in the unmeasured warm-up round (JIT, SQLite cache, socket buffers). */
+const WARM_UP_MESSAGES = 50;
 /** Text length of every benchmark message, so that every sendMessage frame has the same size. */
 const TEXT_CHARS = 64;
+/** Bare relay frames start with a 4-byte peer id; this one marks the relay's ack to the sender. */
+const ACK_ID = 0xffffffff;
 /** Upper bound on one round; a stuck round fails the run instead of hanging it. */
-const ROUND_TIMEOUT_MS = 60_000;
-/** How often the servers' memory is sampled during the rounds. */
+const ROUND_TIMEOUT_MS = 120_000;
+/** How often the servers' memory is sampled during the measured rounds. */
 const RSS_SAMPLE_MS = 50;
-/** Linux reports process CPU time in clock ticks of 1/100 s (getconf CLK_TCK). */
+/** Linux counts process CPU time in ticks of 1/100 s (getconf CLK_TCK). */
 const CLOCK_TICKS_PER_SECOND = 100;
 
 // ---------------------------------------------------------------------------------------------
-// The bare relay: a child process (like the Pairwise server) that forwards each binary frame to
-// the client it names and acknowledges it to the sender. It imports nothing but `ws`.
+// The bare relay: a child process, like the Pairwise server. Each client connects with its id;
+// a binary frame names the recipient in its first 4 bytes, and the relay forwards it with the
+// sender's id in their place, then acknowledges it to the sender. Nothing is checked or stored.
 
 function serveBareRelay() {
   const sockets = new Map();
@@ -60,36 +68,37 @@ function serveBareRelay() {
   process.once('SIGTERM', () => process.exit(0));
 }
 
-/** Starts the bare relay as a child process; resolves with its port, pid and stop(). */
+/** Starts the bare relay as a child process of this script; resolves with its port, pid and stop(). */
 function startBareRelay() {
   const child = spawn(process.execPath, [SCRIPT, '--serve-bare-relay'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
   return new Promise((resolve, reject) => {
     let output = '';
     const timer = setTimeout(() => reject(new Error('the bare relay did not start within 10 s')), 10_000);
-    child.once('exit', (code) => reject(new Error(`the bare relay exited with ${code}`)));
+    void exited.then((code) => reject(new Error(`the bare relay exited with ${code}`)));
     child.stdout.on('data', (chunk) => {
       output += chunk.toString('utf8');
       const match = /"port":(\d+)/.exec(output);
       if (!match) return;
       clearTimeout(timer);
-      resolve({
-        port: Number(match[1]),
-        pid: child.pid,
-        stop: () => new Promise((done) => (child.exitCode !== null ? done() : (child.once('exit', () => done()), child.kill('SIGTERM')))),
-      });
+      const stop = async () => {
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+        await exited;
+      };
+      resolve({ port: Number(match[1]), pid: child.pid, stop });
     });
   });
 }
 
-/** Connects `count` clients to the bare relay; client i's partner is i ^ 1. */
-async function openBareDevices(port, count) {
-  return Promise.all(
+/** The same workload on the bare relay: `count` ws clients, client i's partner is i ^ 1. */
+async function bareSystem(relay, count, frameBytes) {
+  const devices = await Promise.all(
     Array.from({ length: count }, (_, id) => {
-      const socket = new WebSocket(`ws://${LOOPBACK}:${port}/?id=${id}`, { maxPayload: 1024 * 1024 });
-      const device = { id, peer: id ^ 1, socket, awaitingAck: null, onMessage: null };
+      const socket = new WebSocket(`ws://${LOOPBACK}:${relay.port}/?id=${id}`, { maxPayload: 1024 * 1024 });
+      const device = { id, peer: id ^ 1, socket, acked: null, onMessage: null };
       socket.on('message', (data) => {
-        if (data.readUInt32BE(0) === ACK_ID) device.awaitingAck?.();
-        else device.onMessage?.(data.readDoubleBE(8));
+        if (data.readUInt32BE(0) === ACK_ID) device.acked?.();
+        else device.onMessage?.(data.readDoubleBE(4));
       });
       return new Promise((resolve, reject) => {
         socket.once('open', () => resolve(device));
@@ -97,33 +106,31 @@ async function openBareDevices(port, count) {
       });
     }),
   );
-}
-
-/** One bare relay round: every device sends `messages` frames of `frameBytes` to its partner. */
-function bareRound(devices, messages, frameBytes) {
-  return runRound(devices.length * messages, (onDelivered) => {
-    for (const device of devices) device.onMessage = onDelivered;
-    return devices.map(async (device) => {
+  return {
+    name: 'bare ws relay',
+    pid: relay.pid,
+    devices,
+    listen(onDelivered) {
+      for (const device of devices) device.onMessage = onDelivered;
+    },
+    send(device, sentAt) {
       const frame = Buffer.alloc(frameBytes);
       frame.writeUInt32BE(device.peer, 0);
-      for (let seq = 0; seq < messages; seq++) {
-        const sentAt = performance.now();
-        frame.writeUInt32BE(seq, 4);
-        frame.writeDoubleBE(sentAt, 8);
-        // ws copies nothing until the frame is written, but the relay acks only after it has the
-        // whole frame, so the buffer is free again once the ack arrives.
-        const acked = new Promise((resolve) => (device.awaitingAck = resolve));
-        device.socket.send(frame);
-        await acked;
-      }
-    });
-  });
+      frame.writeDoubleBE(sentAt, 4);
+      const acked = new Promise((resolve) => (device.acked = resolve));
+      device.socket.send(frame);
+      return acked;
+    },
+    close: () => Promise.all(devices.map(({ socket }) => new Promise((resolve) => (socket.once('close', resolve), socket.close())))),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
-// Pairwise: the real server as a child process, real SDK clients with memory stores.
+// Pairwise: the real server as a child process, real SDK clients with memory stores. The
+// Pairwise modules are imported here, not at the top, so that the bare relay's child process
+// (this same script) loads only `ws` and its memory figure is that of a bare relay.
 
-/** A socket factory that records the size of every frame the clients send. */
+/** A socket factory that records the size of every frame the clients send while `sizes.recording`. */
 function countingSocketFactory(base, sizes) {
   return (url) => {
     const socket = base(url);
@@ -136,11 +143,15 @@ function countingSocketFactory(base, sizes) {
   };
 }
 
-async function openPairwiseDevices(server, count, factorySizes) {
+/** The message text: the send time on this process's clock, padded to a fixed length. */
+function benchText(sentAt) {
+  return `${sentAt.toFixed(3)} `.padEnd(TEXT_CHARS, 'x');
+}
+
+async function pairwiseSystem(server, count, sizes) {
   const { PairwiseClient } = await import('@pairwise/client/pairwise-client');
   const { connectOptions } = await import('@pairwise/testing/test-clients');
-  const base = connectOptions(server);
-  const socketFactory = countingSocketFactory(base.socketFactory, factorySizes);
+  const socketFactory = countingSocketFactory(connectOptions(server).socketFactory, sizes);
   const devices = await Promise.all(
     Array.from({ length: count }, async (_, index) => {
       const client = await PairwiseClient.createAccount({
@@ -152,115 +163,275 @@ async function openPairwiseDevices(server, count, factorySizes) {
         deliveryReceipts: false,
       });
       await client.ready();
-      return { index, client, peer: `device${index ^ 1}`, onMessage: null, decryptFailures: 0 };
+      return { index, client, peer: `device${index ^ 1}`, onMessage: null };
     }),
   );
+  const problems = { decryptFailed: 0 };
   for (const device of devices) {
     device.client.on('message', (message) => {
-      if (!message.outgoing) device.onMessage?.(Number(message.text.slice(0, message.text.indexOf(' '))));
+      if (!message.outgoing) device.onMessage?.(Number.parseFloat(message.text));
     });
-    device.client.on('decrypt-failed', () => device.decryptFailures++);
+    device.client.on('decrypt-failed', () => problems.decryptFailed++);
   }
-  return devices;
-}
-
-/** The message text: the send time (this process's performance clock), padded to a fixed length. */
-function benchText(sentAt) {
-  return `${sentAt.toFixed(3)} `.padEnd(TEXT_CHARS, 'x');
-}
-
-/** One Pairwise round: every device sends `messages` texts to its partner, one at a time. */
-function pairwiseRound(devices, messages, senders = devices) {
-  return runRound(senders.length * messages, (onDelivered) => {
-    for (const device of devices) device.onMessage = onDelivered;
-    return senders.map(async (device) => {
-      for (let seq = 0; seq < messages; seq++) await device.client.sendText(device.peer, benchText(performance.now()));
-    });
-  }, (device) => device);
+  return {
+    name: 'Pairwise',
+    pid: server.pid,
+    devices,
+    problems,
+    listen(onDelivered) {
+      for (const device of devices) device.onMessage = onDelivered;
+    },
+    send: (device, sentAt) => device.client.sendText(device.peer, benchText(sentAt)),
+    close: () => Promise.all(devices.map(({ client }) => client.close())),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
-// The closed-loop round shared by both systems.
+// The closed loop both systems run.
 
 /**
- * Runs one round of `expected` messages. `start(onDelivered)` installs the delivery callback and
- * returns one promise per sender; send-ack latency is measured by wrapping each send in the
- * senders' own loop, so it is taken here from the delivery side instead: see `timeSends`.
+ * One round: each of `senders` sends `messages` messages to its partner, awaiting each ack
+ * before the next send. Ends when every message has been delivered; the rate counts from the
+ * first send to the last delivery.
  */
-async function runRound(expected, start) {
+async function runRound(system, messages, senders = system.devices) {
+  const expected = senders.length * messages;
   const ackMs = [];
   const deliveryMs = [];
   let lastDelivery = 0;
-  let resolveAll;
-  const allDelivered = new Promise((resolve) => (resolveAll = resolve));
-  const onDelivered = (sentAt) => {
+  let allDelivered;
+  const delivered = new Promise((resolve) => (allDelivered = resolve));
+  system.listen((sentAt) => {
     lastDelivery = performance.now();
     deliveryMs.push(lastDelivery - sentAt);
-    if (deliveryMs.length === expected) resolveAll();
-  };
-  timeSends.sink = ackMs;
-  const cpuBefore = cpuSnapshot();
+    if (deliveryMs.length === expected) allDelivered();
+  });
+  const cpuBefore = { clients: process.cpuUsage(), server: cpuSeconds(system.pid) };
   const started = performance.now();
+  const loops = senders.map(async (device) => {
+    for (let seq = 0; seq < messages; seq++) {
+      const sentAt = performance.now();
+      await system.send(device, sentAt);
+      ackMs.push(performance.now() - sentAt);
+    }
+  });
   let timer;
   const timedOut = new Promise((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`round timed out after ${ROUND_TIMEOUT_MS} ms: ${deliveryMs.length} of ${expected} delivered`)),
-      ROUND_TIMEOUT_MS,
-    );
+    timer = setTimeout(() => {
+      reject(new Error(`${system.name}: round timed out after ${ROUND_TIMEOUT_MS} ms, ${deliveryMs.length} of ${expected} delivered`));
+    }, ROUND_TIMEOUT_MS);
   });
   try {
-    await Promise.race([Promise.all([...start(onDelivered), allDelivered]), timedOut]);
+    await Promise.race([Promise.all([...loops, delivered]), timedOut]);
   } finally {
     clearTimeout(timer);
-    timeSends.sink = null;
   }
   const seconds = (lastDelivery - started) / 1000;
-  return { rate: expected / seconds, seconds, ackMs, deliveryMs, cpu: cpuSince(cpuBefore, seconds) };
+  const clientCpu = process.cpuUsage(cpuBefore.clients);
+  return {
+    rate: expected / seconds,
+    ackP50: percentile(ackMs, 50),
+    ackP99: percentile(ackMs, 99),
+    deliveryP50: percentile(deliveryMs, 50),
+    deliveryP99: percentile(deliveryMs, 99),
+    // Fractions of one core over the round.
+    serverCpu: (cpuSeconds(system.pid) - cpuBefore.server) / seconds,
+    clientCpu: (clientCpu.user + clientCpu.system) / 1e6 / seconds,
+  };
 }
 
-/** Where the current round's send-ack latencies go; senders record into it. */
-const timeSends = { sink: null };
-
-// Both systems' senders record ack latency through this wrapper (installed below), so the
-// measurement is the same code path: performance.now() before the call, after the promise settles.
-async function timed(send) {
-  const sentAt = performance.now();
-  await send(sentAt);
-  timeSends.sink?.push(performance.now() - sentAt);
+/** Medians over rounds of every figure `runRound` returns, plus the rates themselves. */
+function summarise(rounds) {
+  const summary = { rates: rounds.map((round) => round.rate) };
+  for (const key of Object.keys(rounds[0])) summary[key] = median(rounds.map((round) => round[key]));
+  return summary;
 }
 
 // ---------------------------------------------------------------------------------------------
-// /proc readings of a server child: memory (VmRSS, VmHWM) and CPU time.
+// A server child's memory (VmRSS now, VmHWM its peak) and CPU time, from /proc.
 
-function procStatus(pid, field) {
+function memoryMiB(pid, field = 'VmRSS') {
   const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return match ? Number(match[1]) / 1024 : Number.NaN;
 }
 
-function procCpuSeconds(pid) {
-  // Fields after the parenthesised command name; utime and stime are fields 14 and 15 of the line.
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+function cpuSeconds(pid) {
+  // utime and stime are fields 14 and 15 of the line; field 3 is the first after "(command) ".
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ').at(-1).split(' ');
+  return (Number(fields[14 - 3]) + Number(fields[15 - 3])) / CLOCK_TICKS_PER_SECOND;
 }
 
-/** Samples a process's RSS until stopped; returns the highest sample. */
+/** Samples `pid`'s RSS every RSS_SAMPLE_MS until the returned function is called; it returns the highest sample. */
 function sampleRss(pid) {
-  let peak = procStatus(pid, 'VmRSS');
-  const timer = setInterval(() => (peak = Math.max(peak, procStatus(pid, 'VmRSS'))), RSS_SAMPLE_MS);
+  let peak = memoryMiB(pid);
+  const timer = setInterval(() => (peak = Math.max(peak, memoryMiB(pid))), RSS_SAMPLE_MS);
   return () => {
     clearInterval(timer);
-    return Math.max(peak, procStatus(pid, 'VmRSS'));
+    return Math.max(peak, memoryMiB(pid));
   };
 }
 
-let cpuPids = {};
+// ---------------------------------------------------------------------------------------------
 
-function cpuSnapshot() {
-  return { self: process.cpuUsage(), servers: Object.fromEntries(Object.entries(cpuPids).map(([name, pid]) => [name, procCpuSeconds(pid)])) };
+function readOptions() {
+  const { values } = parseArgs({
+    options: {
+      devices: { type: 'string' },
+      messages: { type: 'string' },
+      rounds: { type: 'string' },
+      big: { type: 'boolean', default: false },
+      'max-seconds': { type: 'string' },
+    },
+  });
+  const preset = values.big ? PRESETS.big : PRESETS.default;
+  const whole = (name, raw, fallback, min, max) => {
+    if (raw === undefined || raw === '') return fallback;
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < min || value > max) throw new RangeError(`${name} must be a whole number from ${min} to ${max}, got "${raw}"`);
+    return value;
+  };
+  const options = {
+    devices: whole('devices', values.devices ?? process.env.RELAY_DEVICES, preset.devices, 2, 64),
+    messages: whole('messages', values.messages ?? process.env.RELAY_MESSAGES, preset.messages, 1, 100_000),
+    rounds: whole('rounds', values.rounds ?? process.env.RELAY_ROUNDS, preset.rounds, 1, 20),
+    maxSeconds: whole('max-seconds', values['max-seconds'], preset.maxSeconds, 10, 3600),
+  };
+  if (options.devices % 2 !== 0) throw new RangeError(`devices must be even (pairs of accounts), got ${options.devices}`);
+  return options;
 }
 
-function cpuSince(before, seconds) {
-  const self = process.cpuUsage(before.self);
-  const servers = Object.fromEntries(Object.entries(cpuPids).map(([name, pid]) => [name, (procCpuSeconds(pid) - before.servers[name]) / seconds]));
-  return { clients: (self.user + self.system) / 1e6 / seconds, servers };
+const number = (value, digits = 0) => value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+const ms = (value) => `${value < 10 ? value.toFixed(2) : value.toFixed(1)} ms`;
+const ratio = (value, floor) => (value / floor).toFixed(2);
+
+function report(options, bare, pairwise, memory) {
+  const rows = [
+    ['', 'msgs/s', 'ack p50', 'ack p99', 'deliv p50', 'deliv p99', 'server CPU', 'client CPU'],
+    ...[bare, pairwise].map(({ name, summary: s }) => [
+      name,
+      number(s.rate),
+      ms(s.ackP50),
+      ms(s.ackP99),
+      ms(s.deliveryP50),
+      ms(s.deliveryP99),
+      `${(s.serverCpu * 100).toFixed(0)}%`,
+      `${(s.clientCpu * 100).toFixed(0)}%`,
+    ]),
+  ];
+  const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => row[column].length)));
+  console.log(`\nmedians over ${options.rounds} rounds (CPU in % of one core: the server process, and this process with every client)`);
+  for (const row of rows) console.log(row.map((cell, column) => (column === 0 ? cell.padEnd(widths[0]) : cell.padStart(widths[column]))).join('  '));
+  for (const { name, summary } of [bare, pairwise]) console.log(`${name} rounds: ${summary.rates.map((rate) => number(rate)).join(', ')} msgs/s`);
+
+  const [b, p] = [bare.summary, pairwise.summary];
+  console.log(`\nPairwise delivers ${number(p.rate)} msgs/s = ${ratio(p.rate, b.rate)} of the bare relay (${number(b.rate)} msgs/s)`);
+  console.log(`send-ack latency: p50 ${ms(p.ackP50)} = ${ratio(p.ackP50, b.ackP50)}x the bare relay's, p99 ${ms(p.ackP99)} = ${ratio(p.ackP99, b.ackP99)}x`);
+  console.log(`delivery latency: p50 ${ms(p.deliveryP50)} = ${ratio(p.deliveryP50, b.deliveryP50)}x the bare relay's, p99 ${ms(p.deliveryP99)} = ${ratio(p.deliveryP99, b.deliveryP99)}x`);
+  const perMessage = (s) => (s.serverCpu / s.rate) * 1e6;
+  console.log(
+    `server CPU per delivered message: Pairwise ${number(perMessage(p))} µs = ${ratio(perMessage(p), perMessage(b))}x the bare relay's ${number(perMessage(b))} µs`,
+  );
+
+  console.log(`\nserver RSS (MiB, from /proc/<pid>/status)`);
+  const memoryRows = [
+    ['', 'idle', 'after setup', 'peak', 'end', 'VmHWM'],
+    ...[bare, pairwise].map(({ name }) => {
+      const m = memory[name];
+      return [name, ...[m.idle, m.setup, m.peak, m.end, m.hwm].map((value) => value.toFixed(1))];
+    }),
+  ];
+  const memoryWidths = memoryRows[0].map((_, column) => Math.max(...memoryRows.map((row) => row[column].length)));
+  for (const row of memoryRows) console.log(row.map((cell, column) => (column === 0 ? cell.padEnd(memoryWidths[0]) : cell.padStart(memoryWidths[column]))).join('  '));
+  const [mb, mp] = [memory[bare.name], memory[pairwise.name]];
+  console.log(
+    `Pairwise peak RSS ${mp.peak.toFixed(1)} MiB = ${ratio(mp.peak, mb.peak)}x the bare relay's; growth idle to peak: Pairwise +${(mp.peak - mp.idle).toFixed(1)} MiB, bare relay +${(mb.peak - mb.idle).toFixed(1)} MiB`,
+  );
+  console.log(`(peak: highest VmRSS sampled every ${RSS_SAMPLE_MS} ms during the measured rounds; VmHWM: the kernel's high-water mark over the whole run)`);
+  if (pairwise.problems.decryptFailed > 0) console.log(`WARNING: ${pairwise.problems.decryptFailed} messages failed to decrypt`);
 }
+
+async function main() {
+  const options = readOptions();
+  const { devices, messages, rounds } = options;
+  console.log(`bench/relay on ${describeMachine()}`);
+  console.log(
+    `${devices} devices = ${devices / 2} pairs of accounts, one device each; every device sends ${messages} messages per round to its partner, ` +
+      `one in flight at a time (${number(devices * messages)} device-messages per round); ${rounds} measured rounds after a warm-up round of ${WARM_UP_MESSAGES}; loopback only`,
+  );
+
+  const children = new Map();
+  const cleanups = [];
+  // The run stops by itself whatever happens: past the deadline the servers are killed.
+  const watchdog = setTimeout(() => {
+    console.error(`bench/relay: stopped after ${options.maxSeconds} s (--max-seconds)`);
+    for (const pid of children.values()) process.kill(pid, 'SIGKILL');
+    process.exit(1);
+  }, options.maxSeconds * 1000);
+  watchdog.unref();
+  try {
+    const { startServerProcess, removeDataDir } = await import('@pairwise/testing/server-process');
+    const server = await startServerProcess();
+    children.set('Pairwise', server.pid);
+    cleanups.push(async () => {
+      await server.stop();
+      removeDataDir(server);
+    });
+    const relay = await startBareRelay();
+    children.set('bare ws relay', relay.pid);
+    cleanups.push(relay.stop);
+    const memory = {
+      Pairwise: { idle: memoryMiB(server.pid) },
+      'bare ws relay': { idle: memoryMiB(relay.pid) },
+    };
+
+    // Pairwise accounts, then sessions: the first message each way carries the PQXDH setup.
+    const sizes = { recording: false, values: [] };
+    const pairwise = await pairwiseSystem(server, devices, sizes);
+    cleanups.push(pairwise.close);
+    const evens = pairwise.devices.filter((device) => device.index % 2 === 0);
+    await runRound(pairwise, 2, evens);
+    await runRound(
+      pairwise,
+      2,
+      pairwise.devices.filter((device) => device.index % 2 === 1),
+    );
+    // The size of a sendMessage frame for a TEXT_CHARS text, sessions established: the bare
+    // relay carries frames of the same size, so both move the same bytes per message.
+    sizes.recording = true;
+    await runRound(pairwise, 2);
+    sizes.recording = false;
+    const frameBytes = Math.max(...sizes.values);
+    console.log(`Pairwise sendMessage frame: ${frameBytes} bytes for a ${TEXT_CHARS}-character text; the bare relay's frames are padded to the same size`);
+
+    const bare = await bareSystem(relay, devices, frameBytes);
+    cleanups.push(bare.close);
+    await runRound(bare, WARM_UP_MESSAGES);
+    await runRound(pairwise, WARM_UP_MESSAGES);
+    memory.Pairwise.setup = memoryMiB(server.pid);
+    memory['bare ws relay'].setup = memoryMiB(relay.pid);
+
+    const peaks = [bare, pairwise].map((system) => sampleRss(system.pid));
+    const results = { [bare.name]: [], [pairwise.name]: [] };
+    for (let round = 0; round < rounds; round++) {
+      // Alternate which goes first, so neither always follows the other's garbage collection.
+      const order = round % 2 === 0 ? [bare, pairwise] : [pairwise, bare];
+      for (const system of order) results[system.name].push(await runRound(system, messages));
+    }
+    const [barePeak, pairwisePeak] = peaks.map((stop) => stop());
+    for (const [name, pid, peak] of [
+      [bare.name, relay.pid, barePeak],
+      [pairwise.name, server.pid, pairwisePeak],
+    ]) {
+      Object.assign(memory[name], { peak, end: memoryMiB(pid), hwm: memoryMiB(pid, 'VmHWM') });
+    }
+    bare.summary = summarise(results[bare.name]);
+    pairwise.summary = summarise(results[pairwise.name]);
+    report(options, bare, pairwise, memory);
+  } finally {
+    // The watchdog stays armed (unref'd, so it holds nothing open) in case a cleanup hangs.
+    for (const cleanup of cleanups.reverse()) await cleanup().catch((error) => console.error(`cleanup failed: ${String(error)}`));
+  }
+}
+
+if (process.argv.includes('--serve-bare-relay')) serveBareRelay();
+else await main();

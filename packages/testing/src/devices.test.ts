@@ -127,7 +127,7 @@ describe('[DEVICES-2] devices joining mid-conversation', () => {
   });
 });
 
-describe('[LINK-1] [LINK-2] [LINK-3] link codes', () => {
+describe('[LINK-1] [LINK-2] [LINK-3] [LINK-4] link codes', () => {
   it('a code is accepted once: a replayed token is refused', async () => {
     const alice = await createPrimary(server, 'alice_replay');
     const { qr, request } = await showCode();
@@ -151,7 +151,7 @@ describe('[LINK-1] [LINK-2] [LINK-3] link codes', () => {
     }
   });
 
-  it('a code for another server is refused before anything is sent', async () => {
+  it('[LINK-5] a code for another server is refused before anything is sent', async () => {
     const alice = await createPrimary(server, 'alice_phish');
     const { qr, request } = await showCode();
     request.cancel();

@@ -6,7 +6,8 @@ import { generateAccountIdentity, generateDeviceIdentity, publicIdentity } from 
 import { MemoryStore } from '@pairwise/client/memory-store';
 import { StoreTable } from '@pairwise/client/client-store';
 import type { StoredIdentity } from '@pairwise/client/identity';
-import { CLOSE_AUTH_FAILED } from '@pairwise/protocol/errors';
+import { CLOSE_AUTH_FAILED, CLOSE_UPDATE_REQUIRED } from '@pairwise/protocol/errors';
+import { MIN_PROTOCOL_VERSION, PROTOCOL_VERSION } from '@pairwise/protocol/version';
 import { MAX_FRAME_BYTES } from '@pairwise/protocol/limits';
 import { RawConnection } from './raw-connection.js';
 import { removeDataDir, startServerProcess, type ServerProcess } from './server-process.js';
@@ -98,6 +99,26 @@ describe('[AUTH-1] [AUTH-2] [AUTH-3] device authentication', () => {
     const reused = await again.request({ case: 'authenticate', value: { accountId: 'alice_nonce' } });
     expect(reused.error?.code).toBe('ALREADY_AUTHENTICATED');
     again.close();
+  });
+});
+
+describe('[VERSION-1] protocol versions', () => {
+  it('a client older than the minimum version is told to update and refused', async () => {
+    const raw = await RawConnection.open(server);
+    const response = await raw.request({
+      case: 'authenticate',
+      value: { accountId: 'anyone', deviceId: 'a'.repeat(32), clientTime: Date.now(), signature: new Uint8Array(64), protocolVersion: 0 },
+    });
+    expect(response.error?.code).toBe('UPDATE_REQUIRED');
+    expect(await raw.closed()).toBe(CLOSE_UPDATE_REQUIRED);
+  });
+
+  it('every challenge states the server protocol version and the minimum it accepts', async () => {
+    const raw = await RawConnection.open(server);
+    const challenge = await raw.request({ case: 'requestChallenge', value: {} });
+    expect(challenge.result.case === 'challenge' && challenge.result.value.protocolVersion).toBe(PROTOCOL_VERSION);
+    expect(challenge.result.case === 'challenge' && challenge.result.value.minProtocolVersion).toBe(MIN_PROTOCOL_VERSION);
+    raw.close();
   });
 });
 
