@@ -6,16 +6,18 @@
 // Devices come in pairs of accounts with one device each; every device sends M messages to its
 // partner, one at a time (the SDK keeps one send in flight per client), so throughput comes from
 // the devices running in parallel. A round ends when every message has reached its recipient.
-// Figures are medians over the measured rounds, after session setup and one warm-up round; the
+// Figures are medians over the measured rounds, after session setup and one full warm-up round
+// (JIT, SQLite's cache, socket buffers: a first round runs at a fraction of the later ones); the
 // two systems alternate round by round so that drift on a shared machine hits both alike.
 //
 // All clients share this one process and each server is a process of its own, so on 2 cores the
 // Pairwise figure is the whole loop: client crypto, the server, SQLite and the network stack.
 //
-//   node bench/relay/run.mjs [--devices 8] [--messages 300] [--rounds 3] [--big]
+//   node bench/relay/run.mjs [--devices 8] [--messages 300] [--rounds 5] [--big] [--max-seconds 180]
 //   (or RELAY_DEVICES, RELAY_MESSAGES, RELAY_ROUNDS in the environment; flags win)
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -24,19 +26,17 @@ import { describeMachine, median, percentile } from '../machine.mjs';
 
 const SCRIPT = fileURLToPath(import.meta.url);
 const LOOPBACK = '127.0.0.1';
-/** Default run (about a minute on 2 cores) and `--big`. */
+/** The default run (30-90 s on 2 cores, depending on other load) and `--big`. */
 const PRESETS = {
-  default: { devices: 8, messages: 300, rounds: 3, maxSeconds: 180 },
-  big: { devices: 16, messages: 1000, rounds: 3, maxSeconds: 900 },
+  default: { devices: 8, messages: 300, rounds: 5, maxSeconds: 180 },
+  big: { devices: 16, messages: 600, rounds: 3, maxSeconds: 900 },
 };
-/** Messages per device in the unmeasured warm-up round (JIT, SQLite cache, socket buffers). */
-const WARM_UP_MESSAGES = 50;
 /** Text length of every benchmark message, so that every sendMessage frame has the same size. */
 const TEXT_CHARS = 64;
 /** Bare relay frames start with a 4-byte peer id; this one marks the relay's ack to the sender. */
 const ACK_ID = 0xffffffff;
-/** Upper bound on one round; a stuck round fails the run instead of hanging it. */
-const ROUND_TIMEOUT_MS = 120_000;
+/** A round slower than this (or than a minute) is taken as stuck and fails the run instead of hanging it. */
+const SLOWEST_MSGS_PER_SECOND = 50;
 /** How often the servers' memory is sampled during the measured rounds. */
 const RSS_SAMPLE_MS = 50;
 /** Linux counts process CPU time in ticks of 1/100 s (getconf CLK_TCK). */
@@ -215,11 +215,12 @@ async function runRound(system, messages, senders = system.devices) {
       ackMs.push(performance.now() - sentAt);
     }
   });
+  const timeoutMs = Math.max(60_000, (expected / SLOWEST_MSGS_PER_SECOND) * 1000);
   let timer;
   const timedOut = new Promise((_, reject) => {
     timer = setTimeout(() => {
-      reject(new Error(`${system.name}: round timed out after ${ROUND_TIMEOUT_MS} ms, ${deliveryMs.length} of ${expected} delivered`));
-    }, ROUND_TIMEOUT_MS);
+      reject(new Error(`${system.name}: round timed out after ${timeoutMs} ms, ${deliveryMs.length} of ${expected} delivered`));
+    }, timeoutMs);
   });
   try {
     await Promise.race([Promise.all([...loops, delivered]), timedOut]);
@@ -248,10 +249,10 @@ function summarise(rounds) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// A server child's memory (VmRSS now, VmHWM its peak) and CPU time, from /proc.
+// A server child's resident memory (VmRSS) and CPU time, from /proc.
 
-function memoryMiB(pid, field = 'VmRSS') {
-  const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+function memoryMiB(pid) {
+  const match = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return match ? Number(match[1]) / 1024 : Number.NaN;
 }
 
@@ -300,9 +301,14 @@ function readOptions() {
   return options;
 }
 
+const loadAverage = () => `${os.loadavg().map((load) => load.toFixed(2)).join(' ')} (1, 5, 15 min) on ${os.availableParallelism()} cores`;
 const number = (value, digits = 0) => value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 const ms = (value) => `${value < 10 ? value.toFixed(2) : value.toFixed(1)} ms`;
-const ratio = (value, floor) => (value / floor).toFixed(2);
+/** value / floor with about two significant digits: 0.031, 0.54, 3.20, 47. */
+const ratio = (value, floor) => {
+  const r = value / floor;
+  return r >= 10 ? r.toFixed(0) : r >= 1 ? r.toFixed(2) : r.toPrecision(2);
+};
 
 function report(options, bare, pairwise, memory) {
   const rows = [
@@ -319,7 +325,7 @@ function report(options, bare, pairwise, memory) {
     ]),
   ];
   const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => row[column].length)));
-  console.log(`\nmedians over ${options.rounds} rounds (CPU in % of one core: the server process, and this process with every client)`);
+  console.log(`\nmedians over ${options.rounds} rounds; msgs/s = device-messages delivered per second; CPU in % of one core (the server process, and this process with every client)`);
   for (const row of rows) console.log(row.map((cell, column) => (column === 0 ? cell.padEnd(widths[0]) : cell.padStart(widths[column]))).join('  '));
   for (const { name, summary } of [bare, pairwise]) console.log(`${name} rounds: ${summary.rates.map((rate) => number(rate)).join(', ')} msgs/s`);
 
@@ -327,17 +333,21 @@ function report(options, bare, pairwise, memory) {
   console.log(`\nPairwise delivers ${number(p.rate)} msgs/s = ${ratio(p.rate, b.rate)} of the bare relay (${number(b.rate)} msgs/s)`);
   console.log(`send-ack latency: p50 ${ms(p.ackP50)} = ${ratio(p.ackP50, b.ackP50)}x the bare relay's, p99 ${ms(p.ackP99)} = ${ratio(p.ackP99, b.ackP99)}x`);
   console.log(`delivery latency: p50 ${ms(p.deliveryP50)} = ${ratio(p.deliveryP50, b.deliveryP50)}x the bare relay's, p99 ${ms(p.deliveryP99)} = ${ratio(p.deliveryP99, b.deliveryP99)}x`);
+  if (p.clientCpu > 0.9) {
+    console.log(`the clients' process was saturated (${(p.clientCpu * 100).toFixed(0)}% of a core): client-side crypto bounds the Pairwise rate here, so compare server CPU per message too`);
+  }
   const perMessage = (s) => (s.serverCpu / s.rate) * 1e6;
-  console.log(
-    `server CPU per delivered message: Pairwise ${number(perMessage(p))} µs = ${ratio(perMessage(p), perMessage(b))}x the bare relay's ${number(perMessage(b))} µs`,
-  );
+  const [bareCpu, pairwiseCpu] = [perMessage(b), perMessage(p)];
+  // CPU time is counted in 10 ms ticks: a bare relay round can be too short to register any.
+  const versus = bareCpu > 0 ? `${ratio(pairwiseCpu, bareCpu)}x the bare relay's ${number(bareCpu)} µs` : 'the bare relay rounds were too short to measure';
+  console.log(`server CPU per delivered message: Pairwise ${number(pairwiseCpu)} µs = ${versus}`);
 
   console.log(`\nserver RSS (MiB, from /proc/<pid>/status)`);
   const memoryRows = [
-    ['', 'idle', 'after setup', 'peak', 'end', 'VmHWM'],
+    ['', 'idle', 'after setup', 'peak', 'end'],
     ...[bare, pairwise].map(({ name }) => {
       const m = memory[name];
-      return [name, ...[m.idle, m.setup, m.peak, m.end, m.hwm].map((value) => value.toFixed(1))];
+      return [name, ...[m.idle, m.setup, m.peak, m.end].map((value) => value.toFixed(1))];
     }),
   ];
   const memoryWidths = memoryRows[0].map((_, column) => Math.max(...memoryRows.map((row) => row[column].length)));
@@ -346,7 +356,8 @@ function report(options, bare, pairwise, memory) {
   console.log(
     `Pairwise peak RSS ${mp.peak.toFixed(1)} MiB = ${ratio(mp.peak, mb.peak)}x the bare relay's; growth idle to peak: Pairwise +${(mp.peak - mp.idle).toFixed(1)} MiB, bare relay +${(mb.peak - mb.idle).toFixed(1)} MiB`,
   );
-  console.log(`(peak: highest VmRSS sampled every ${RSS_SAMPLE_MS} ms during the measured rounds; VmHWM: the kernel's high-water mark over the whole run)`);
+  // Not VmHWM: the kernel updates the high-water mark lazily, so it can read below a sampled VmRSS.
+  console.log(`(idle: before any client; after setup: accounts, sessions and warm-up done; peak: highest VmRSS sampled every ${RSS_SAMPLE_MS} ms during the measured rounds)`);
   if (pairwise.problems.decryptFailed > 0) console.log(`WARNING: ${pairwise.problems.decryptFailed} messages failed to decrypt`);
 }
 
@@ -354,30 +365,41 @@ async function main() {
   const options = readOptions();
   const { devices, messages, rounds } = options;
   console.log(`bench/relay on ${describeMachine()}`);
+  // Other work on the machine moves these figures a lot; the load average says whether there was any.
+  console.log(`load average at start: ${loadAverage()}`);
   console.log(
     `${devices} devices = ${devices / 2} pairs of accounts, one device each; every device sends ${messages} messages per round to its partner, ` +
-      `one in flight at a time (${number(devices * messages)} device-messages per round); ${rounds} measured rounds after a warm-up round of ${WARM_UP_MESSAGES}; loopback only`,
+      `one in flight at a time (${number(devices * messages)} device-messages per round); ${rounds} measured rounds after a warm-up round; loopback only`,
   );
 
-  const children = new Map();
+  const children = new Set();
+  const dataDirs = new Set();
   const cleanups = [];
   // The run stops by itself whatever happens: past the deadline the servers are killed.
   const watchdog = setTimeout(() => {
     console.error(`bench/relay: stopped after ${options.maxSeconds} s (--max-seconds)`);
-    for (const pid of children.values()) process.kill(pid, 'SIGKILL');
+    for (const pid of children) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
+    }
+    for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
     process.exit(1);
   }, options.maxSeconds * 1000);
   watchdog.unref();
   try {
     const { startServerProcess, removeDataDir } = await import('@pairwise/testing/server-process');
     const server = await startServerProcess();
-    children.set('Pairwise', server.pid);
+    children.add(server.pid);
+    dataDirs.add(server.dataDir);
     cleanups.push(async () => {
       await server.stop();
       removeDataDir(server);
     });
     const relay = await startBareRelay();
-    children.set('bare ws relay', relay.pid);
+    children.add(relay.pid);
     cleanups.push(relay.stop);
     const memory = {
       Pairwise: { idle: memoryMiB(server.pid) },
@@ -388,25 +410,23 @@ async function main() {
     const sizes = { recording: false, values: [] };
     const pairwise = await pairwiseSystem(server, devices, sizes);
     cleanups.push(pairwise.close);
-    const evens = pairwise.devices.filter((device) => device.index % 2 === 0);
-    await runRound(pairwise, 2, evens);
-    await runRound(
-      pairwise,
-      2,
-      pairwise.devices.filter((device) => device.index % 2 === 1),
-    );
+    // One side first, then the other, so each pair sets up one session rather than two crossing.
+    await runRound(pairwise, 2, pairwise.devices.filter((device) => device.index % 2 === 0));
+    await runRound(pairwise, 2, pairwise.devices.filter((device) => device.index % 2 === 1));
     // The size of a sendMessage frame for a TEXT_CHARS text, sessions established: the bare
     // relay carries frames of the same size, so both move the same bytes per message.
+    // The round's largest frames are its sendMessage frames (the rest are inbox acks); the median
+    // of those ignores any one-off, such as a prekey upload.
     sizes.recording = true;
     await runRound(pairwise, 2);
     sizes.recording = false;
-    const frameBytes = Math.max(...sizes.values);
+    const frameBytes = median(sizes.values.sort((a, b) => a - b).slice(-2 * devices));
     console.log(`Pairwise sendMessage frame: ${frameBytes} bytes for a ${TEXT_CHARS}-character text; the bare relay's frames are padded to the same size`);
 
     const bare = await bareSystem(relay, devices, frameBytes);
     cleanups.push(bare.close);
-    await runRound(bare, WARM_UP_MESSAGES);
-    await runRound(pairwise, WARM_UP_MESSAGES);
+    await runRound(bare, messages);
+    await runRound(pairwise, messages);
     memory.Pairwise.setup = memoryMiB(server.pid);
     memory['bare ws relay'].setup = memoryMiB(relay.pid);
 
@@ -422,11 +442,12 @@ async function main() {
       [bare.name, relay.pid, barePeak],
       [pairwise.name, server.pid, pairwisePeak],
     ]) {
-      Object.assign(memory[name], { peak, end: memoryMiB(pid), hwm: memoryMiB(pid, 'VmHWM') });
+      Object.assign(memory[name], { peak, end: memoryMiB(pid) });
     }
     bare.summary = summarise(results[bare.name]);
     pairwise.summary = summarise(results[pairwise.name]);
     report(options, bare, pairwise, memory);
+    console.log(`load average at end: ${loadAverage()}`);
   } finally {
     // The watchdog stays armed (unref'd, so it holds nothing open) in case a cleanup hangs.
     for (const cleanup of cleanups.reverse()) await cleanup().catch((error) => console.error(`cleanup failed: ${String(error)}`));

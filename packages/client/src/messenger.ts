@@ -162,13 +162,15 @@ export class Messenger {
 
   private async deliverOnce(entry: OutboxEntry): Promise<number> {
     const { identity, transport, sessions } = this.deps;
-    for (let attempt = 0; attempt < MAX_DEVICE_RETRIES; attempt++) {
+    attempts: for (let attempt = 0; attempt < MAX_DEVICE_RETRIES; attempt++) {
       const targets = await this.targets(entry.recipientAccountId);
-      await this.startMissingSessions(targets);
+      // A device that has no bundle any more (it just left) makes us refresh and rebuild the targets.
+      if (!(await this.startMissingSessions(targets))) continue;
       const envelopes = [];
       for (const target of targets) {
         const session = await sessions.active(target.accountId, target.device.deviceId);
-        if (session === null) throw new Error(`no session with a device of ${target.accountId}`);
+        // A device-list notice may have removed this device meanwhile: start over with fresh targets.
+        if (session === null) continue attempts;
         const own = target.accountId === identity.accountId && entry.recipientAccountId !== identity.accountId;
         const content = await session.encrypt(own ? entry.forSelf : entry.forRecipient);
         await sessions.save(target.accountId, target.device.deviceId);
@@ -200,8 +202,12 @@ export class Messenger {
       .filter((target) => !(target.accountId === identity.accountId && target.device.deviceId === identity.deviceId));
   }
 
-  /** Fetches bundles only for devices we have no session with, and starts those sessions. */
-  private async startMissingSessions(targets: readonly Target[]): Promise<void> {
+  /**
+   * Fetches bundles only for devices we have no session with, and starts those sessions.
+   * Returns false when some device could not be reached; the fresh device report that came with
+   * the bundles has been applied by then, so the caller rebuilds its targets.
+   */
+  private async startMissingSessions(targets: readonly Target[]): Promise<boolean> {
     const { transport, sessions, identity, store } = this.deps;
     const missing = new Map<string, Target[]>();
     for (const target of targets) {
@@ -214,6 +220,7 @@ export class Messenger {
         value: { accountId, deviceIds: wanted.map((target) => target.device.deviceId) },
       });
       if (result.case !== 'bundles') throw new Error('unexpected response to FetchBundles');
+      if (result.value.account) await this.applyReport(result.value.account);
       for (const target of wanted) {
         const bundle = result.value.bundles.find((candidate) => candidate.deviceId === target.device.deviceId);
         // The bundle's identity must be the one the signed list names: the server cannot swap keys.
@@ -239,6 +246,10 @@ export class Messenger {
         if (session) await sessions.promote(accountId, target.device.deviceId, session);
       }
     }
+    for (const target of targets) {
+      if ((await sessions.active(target.accountId, target.device.deviceId)) === null) return false;
+    }
+    return true;
   }
 
   private async process(deliver: Deliver): Promise<void> {
