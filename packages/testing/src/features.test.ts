@@ -1,7 +1,11 @@
 // Integration: receipts, device-list notices, safety numbers, inbox expiry, prekey replenishing,
 // registration rules.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { MemoryStore } from '@pairwise/client/memory-store';
+import { FileStore } from '@pairwise/client/node/file-store';
 import { PairwiseClient } from '@pairwise/client/pairwise-client';
 import { INBOX_TTL_MS } from '@pairwise/protocol/limits';
 import { RawConnection } from './raw-connection.js';
@@ -103,6 +107,33 @@ async function oneTimeCount(store: MemoryStore): Promise<number> {
   raw.close();
   return response.result.case === 'authenticated' ? response.result.value.oneTimePreKeys : -1;
 }
+
+describe('[STORE-1] a Node device on the file store', () => {
+  it('keeps its keys, sessions and outbox across a restart and reads what arrived meanwhile', async () => {
+    const directory = mkdtempSync(join(tmpdir(), 'pairwise-client-'));
+    try {
+      const alice = await createPrimary(server, 'alice_file', await FileStore.open(directory));
+      const bob = await createPrimary(server, 'bob_file');
+      const first = alice.once('message');
+      await bob.sendText('alice_file', 'before the restart');
+      expect((await first).text).toBe('before the restart');
+      await alice.close();
+
+      await bob.sendText('alice_file', 'while closed');
+      const reopened = (await PairwiseClient.open(connectOptions(server, await FileStore.open(directory))))!;
+      const seen: string[] = [];
+      reopened.on('message', (message) => seen.push(message.text));
+      await eventually(() => seen.includes('while closed'), 5000, 'message after restart');
+      const back = bob.once('message');
+      await reopened.sendText('bob_file', 'and back');
+      expect((await back).text).toBe('and back');
+      expect(seen).not.toContain('before the restart');
+      await reopened.close();
+    } finally {
+      rmSync(directory, { recursive: true, force: true });
+    }
+  });
+});
 
 describe('[ACCOUNT-1] registration', () => {
   it('usernames follow the documented rules and are unique', async () => {
