@@ -2,6 +2,7 @@
 // registration rules.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
+import Database from 'better-sqlite3';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MemoryStore } from '@pairwise/client/memory-store';
@@ -50,6 +51,31 @@ describe('[DEVICES-4] device list changes reach contacts', () => {
     expect(onAlice.digits).toBe(onBob.digits);
   });
 });
+
+describe('[INBOX-4] acknowledgement', () => {
+  it('an inbox row stays on the server until its device acknowledges it, then it is gone', async () => {
+    const alice = await createPrimary(server, 'alice_ack');
+    const bobStore = new MemoryStore();
+    const bob = await createPrimary(server, 'bob_ack', bobStore);
+    await bob.close();
+    await alice.sendText('bob_ack', 'kept until acknowledged');
+    expect(inboxRows(bob.deviceId)).toBe(1);
+    const back = (await PairwiseClient.open(connectOptions(server, bobStore)))!;
+    await back.once('message');
+    await eventually(() => inboxRows(bob.deviceId) === 0, 5000, 'acknowledged row deleted');
+    await back.close();
+  });
+});
+
+/** Rows in a device's inbox, read straight from the server's database file. */
+function inboxRows(deviceId: string): number {
+  const db = new Database(join(server.dataDir, 'pairwise.sqlite'), { readonly: true });
+  try {
+    return (db.prepare('select count(*) as n from inbox where device_id = ?').get(deviceId) as { n: number }).n;
+  } finally {
+    db.close();
+  }
+}
 
 describe('[INBOX-6] undelivered messages expire', () => {
   it('after 30 days the server drops them and tells the sender', async () => {

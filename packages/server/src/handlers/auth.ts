@@ -39,6 +39,10 @@ export async function authenticate(connection: Connection, body: Authenticate): 
   if (!valid) throw new ProtocolError('AUTH_FAILED');
   connection.device = { accountId: device.accountId, deviceId: device.deviceId, kind: device.kind };
   ctx.hub.addDevice(connection);
+  connection.afterResponse(() => {
+    ctx.hub.startDelivery(connection);
+    return Promise.resolve();
+  });
   await ctx.store.touchDevice(device.deviceId, now);
   const oneTimePreKeys = await ctx.store.countOneTimePreKeys(device.deviceId);
   if (oneTimePreKeys < PREKEYS_LOW_THRESHOLD) {

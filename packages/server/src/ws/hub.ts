@@ -43,12 +43,20 @@ export class Hub {
     this.unsubscribe?.();
   }
 
-  /** Registers an authenticated connection and starts delivering its inbox. */
+  /**
+   * Registers an authenticated connection, so that revocations and notices reach it from now on.
+   * Its inbox is delivered once `startDelivery` is called (after the "authenticated" response,
+   * so that the device is ready to acknowledge what it receives).
+   */
   addDevice(connection: Connection): void {
     const device = connection.device;
     if (device === null) throw new Error('only authenticated connections are registered');
     addTo(this.byDevice, device.deviceId, connection);
     addTo(this.byAccount, device.accountId, connection);
+  }
+
+  /** Starts pushing the connection's inbox. */
+  startDelivery(connection: Connection): void {
     this.pumps.set(connection, { running: false, again: false, unacked: new Set() });
     void this.pump(connection);
   }
