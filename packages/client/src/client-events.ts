@@ -36,6 +36,9 @@ export interface ClientEventMap extends Record<string, unknown> {
   /** This device was logged out (by itself, by the primary, or by expiry) and has wiped itself. */
   'logged-out': { readonly reason: string };
   connection: { readonly state: 'connecting' | 'online' | 'offline' | 'closed' };
-  /** The server refused this device's authentication for a reason the user can fix (e.g. CLOCK_SKEW). */
+  /**
+   * The server refused this device's authentication for a reason the user can fix: CLOCK_SKEW
+   * (retried), UPDATE_REQUIRED or AUTH_FAILED (the client stops; the device's data is kept).
+   */
   'auth-error': { readonly code: string; readonly message: string };
 }

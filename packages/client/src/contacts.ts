@@ -21,6 +21,8 @@ export interface ContactRecord {
   readonly listVersion: number;
   /** Devices on the verified list that the server also reports as current. */
   readonly devices: readonly DeviceListEntry[];
+  /** Every device the signed list names (some may have left since it was signed). */
+  readonly listedDeviceIds: readonly string[];
   /** The signed list itself, for re-signing our own. */
   readonly listBody: Uint8Array;
   readonly pinnedAt: number;
@@ -78,6 +80,7 @@ export class ContactBook {
       accountKey: key,
       listVersion: list.version,
       devices,
+      listedDeviceIds: list.devices.map((device) => device.deviceId),
       listBody: report.deviceList?.body ?? new Uint8Array(0),
       pinnedAt: previous?.pinnedAt ?? this.now(),
       keyChangedAt: keyChanged && previous !== null ? this.now() : (previous?.keyChangedAt ?? null),

@@ -20,9 +20,11 @@ export interface ContentFields {
 /** Encodes content with padding. */
 export function encodeContent(content: ContentFields): Uint8Array {
   const message = create(ContentSchema, content);
-  const bare = toBinary(ContentSchema, message);
-  // Field 15 costs a tag byte and a length byte (or two) besides the padding itself.
-  message.padding = randomBytes(PAD_TO - ((bare.length + 3) % PAD_TO));
+  const bare = toBinary(ContentSchema, message).length;
+  // The padding field costs a tag byte and a length byte (it is 1-64 bytes long) besides itself;
+  // it is never empty, because an empty field would not be encoded at all.
+  const total = Math.ceil((bare + 3) / PAD_TO) * PAD_TO;
+  message.padding = randomBytes(total - bare - 2);
   return toBinary(ContentSchema, message);
 }
 

@@ -164,6 +164,8 @@ export class Messenger {
     const { identity, transport, sessions } = this.deps;
     attempts: for (let attempt = 0; attempt < MAX_DEVICE_RETRIES; attempt++) {
       const targets = await this.targets(entry.recipientAccountId);
+      // A note to self on an account with a single device: nobody else to send it to.
+      if (targets.length === 0) return this.deps.now();
       // A device that has no bundle any more (it just left) makes us refresh and rebuild the targets.
       if (!(await this.startMissingSessions(targets))) continue;
       const envelopes = [];
@@ -171,7 +173,8 @@ export class Messenger {
         const session = await sessions.active(target.accountId, target.device.deviceId);
         // A device-list notice may have removed this device meanwhile: start over with fresh targets.
         if (session === null) continue attempts;
-        const own = target.accountId === identity.accountId && entry.recipientAccountId !== identity.accountId;
+        // Our own devices get the copy that names the chat (for a note to self, every copy does).
+        const own = target.accountId === identity.accountId;
         const content = await session.encrypt(own ? entry.forSelf : entry.forRecipient);
         await sessions.save(target.accountId, target.device.deviceId);
         envelopes.push({ deviceId: target.device.deviceId, content });

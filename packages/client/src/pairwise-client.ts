@@ -10,7 +10,7 @@ import { signDeviceList } from '@pairwise/crypto/device-list';
 import { generateAccountIdentity, generateDeviceIdentity, publicIdentity } from '@pairwise/crypto/keys';
 import { sealLinkBundle } from '@pairwise/crypto/link-bundle';
 import { computeSafetyNumber, type SafetyNumber } from '@pairwise/crypto/safety-number';
-import { CLOSE_LOGGED_OUT } from '@pairwise/protocol/errors';
+import { CLOSE_LOGGED_OUT, CLOSE_UPDATE_REQUIRED } from '@pairwise/protocol/errors';
 import { decodeLinkQr } from '@pairwise/protocol/link-qr';
 import { DEVICE_LIST_VALIDITY_MS, PREKEYS_LOW_THRESHOLD } from '@pairwise/protocol/limits';
 import { PROTOCOL_VERSION } from '@pairwise/protocol/version';
@@ -97,7 +97,15 @@ export class PairwiseClient extends Emitter<ClientEventMap> {
       socketFactory: options.socketFactory,
       handshake: (challenge) => this.authenticate(challenge),
       onPush: (frame) => this.push(frame),
-      onFinalClose: (code) => void this.ended(code === CLOSE_LOGGED_OUT ? 'removed' : `closed-${code}`),
+      onFinalClose: (code, reason) => {
+        // Only "logged out" means this device no longer exists; an old app or a failed
+        // authentication must never destroy the device's keys (SPEC REVOKE-3).
+        if (code === CLOSE_LOGGED_OUT) void this.ended('removed');
+        else {
+          this.stopped = true;
+          this.emit('auth-error', { code: code === CLOSE_UPDATE_REQUIRED ? 'UPDATE_REQUIRED' : 'AUTH_FAILED', message: reason });
+        }
+      },
       onState: (state) => {
         this.state = state;
         this.emit('connection', { state });
@@ -372,6 +380,8 @@ export class PairwiseClient extends Emitter<ClientEventMap> {
       },
     });
     if (result.case === 'authenticated' && result.value.oneTimePreKeys < PREKEYS_LOW_THRESHOLD) void this.replenishPreKeys();
+    // A companion may have left while the phone was offline: the list it signed still names it.
+    if (this.isPrimary) void Promise.resolve().then(() => this.resignIfStale());
     // After the handshake completes (the transport marks itself ready), resend what the outbox holds.
     void Promise.resolve().then(() => this.messenger.flushOutbox());
   }
@@ -416,6 +426,15 @@ export class PairwiseClient extends Emitter<ClientEventMap> {
       // Retried at the next low-prekeys notice or connection.
     } finally {
       this.replenishing = false;
+    }
+  }
+
+  private async resignIfStale(): Promise<void> {
+    try {
+      const own = (await this.messenger.refreshAccount(this.identity.accountId)).record;
+      if (own.listedDeviceIds.length > own.devices.length) await this.resignOwnList();
+    } catch {
+      // Tried again at the next connection.
     }
   }
 

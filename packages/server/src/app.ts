@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import websocket from '@fastify/websocket';
 import { MAX_FRAME_BYTES } from '@pairwise/protocol/limits';
 import { MIN_PROTOCOL_VERSION, PROTOCOL_VERSION } from '@pairwise/protocol/version';
-import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import type { WebSocket } from 'ws';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { InProcessBus } from './bus/in-process-bus.js';
 import type { Bus } from './bus/bus.js';
 import { AdjustableClock, systemClock, type Clock } from './clock.js';
@@ -20,12 +21,17 @@ import { startSweeper, sweep } from './sweeper.js';
 import { Connection } from './ws/connection.js';
 import { Hub } from './ws/hub.js';
 
+/** How often the server pings each socket; one missed answer closes it. */
+const KEEPALIVE_INTERVAL_MS = 30_000;
+
 /** What the server is built from; everything but the config has a default. */
 export interface ServerParts {
   readonly config: Config;
   readonly store: Store;
   readonly bus?: Bus;
   readonly clock?: Clock;
+  /** The process's logger; one is made from the config's level otherwise. */
+  readonly logger?: FastifyBaseLogger;
   /** Sweep interval in ms; 0 turns the sweeper off (tests call `sweep` themselves). */
   readonly sweepIntervalMs?: number;
 }
@@ -43,11 +49,8 @@ export async function createServer(parts: ServerParts): Promise<PairwiseServer> 
   const { config, store } = parts;
   const bus = parts.bus ?? new InProcessBus();
   const app = Fastify({
-    logger: {
-      level: config.logLevel,
-      // Requests are not logged one by one: URLs and headers are metadata we do not keep.
-      redact: ['req.headers.authorization', 'req.headers.cookie'],
-    },
+    ...(parts.logger ? { loggerInstance: parts.logger } : { logger: { level: config.logLevel } }),
+    // Requests are not logged one by one: URLs, addresses and headers are metadata we do not keep.
     logController: new LogController({ disableRequestLogging: true }),
     trustProxy: config.trustedProxies.length > 0 ? [...config.trustedProxies] : false,
     bodyLimit: 64 * 1024,
@@ -59,7 +62,25 @@ export async function createServer(parts: ServerParts): Promise<PairwiseServer> 
 
   await app.register(websocket, { options: { maxPayload: MAX_FRAME_BYTES } });
 
+  // Keepalive: a socket that does not answer a ping within one interval is gone (a laptop lid
+  // closed, a network changed) and is closed, so that it stops counting as connected.
+  const alive = new Map<WebSocket, boolean>();
+  const keepalive = setInterval(() => {
+    for (const [socket, answered] of alive) {
+      if (!answered) {
+        socket.terminate();
+        continue;
+      }
+      alive.set(socket, false);
+      socket.ping();
+    }
+  }, KEEPALIVE_INTERVAL_MS);
+  keepalive.unref();
+
   app.get('/ws', { websocket: true }, (socket, request) => {
+    alive.set(socket, true);
+    socket.on('pong', () => alive.set(socket, true));
+    socket.on('close', () => alive.delete(socket));
     const connection = new Connection(socket, context, {
       ipAddress: request.ip,
       userAgent: request.headers['user-agent'] ?? '',
@@ -93,6 +114,7 @@ export async function createServer(parts: ServerParts): Promise<PairwiseServer> 
     context,
     async close() {
       stopSweeper();
+      clearInterval(keepalive);
       hub.closeAll(1001, 'server shutting down');
       hub.detach();
       await app.close();

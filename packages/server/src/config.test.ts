@@ -24,6 +24,8 @@ describe('[OPS-1] configuration', () => {
     [{ PUBLIC_ORIGIN: 'https://chat.example.org/app' }, /PUBLIC_ORIGIN/],
     [{ DATABASE_URL: 'mysql://x' }, /DATABASE_URL/],
     [{ TRUSTED_PROXIES: 'proxy.local' }, /TRUSTED_PROXIES/],
+    [{ TRUSTED_PROXIES: '10.0.0.0/99' }, /TRUSTED_PROXIES/],
+    [{ HOST: 'not a host!' }, /HOST/],
     [{ REGISTRATION: 'closed' }, /REGISTRATION/],
     [{ REGISTRATION: 'invite' }, /INVITE_CODES/],
     [{ INVITE_CODES: 'short' }, /INVITE_CODES/],

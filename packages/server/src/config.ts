@@ -78,6 +78,9 @@ function origin(raw: string, name: string): string {
 export function parseConfig(env: NodeJS.ProcessEnv, cwd: string = process.cwd()): Config {
   const port = integer(env, 'PORT', 8080, 0, 65535);
   const host = env.HOST?.trim() || '127.0.0.1';
+  if (isIP(host) === 0 && !/^[a-z0-9.-]+$/i.test(host)) {
+    throw new ConfigError(`HOST must be an IP address or a host name, got "${host}"`);
+  }
   const publicOrigin = origin(env.PUBLIC_ORIGIN?.trim() || `http://localhost:${port}`, 'PUBLIC_ORIGIN');
   const databaseUrl = env.DATABASE_URL?.trim() || null;
   if (databaseUrl !== null && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
@@ -86,7 +89,8 @@ export function parseConfig(env: NodeJS.ProcessEnv, cwd: string = process.cwd())
   const trustedProxies = list(env, 'TRUSTED_PROXIES');
   for (const proxy of trustedProxies) {
     const [address, bits] = proxy.split('/');
-    if (!address || isIP(address) === 0 || (bits !== undefined && !/^\d{1,3}$/.test(bits))) {
+    const maxBits = isIP(address ?? '') === 6 ? 128 : 32;
+    if (!address || isIP(address) === 0 || (bits !== undefined && (!/^\d{1,3}$/.test(bits) || Number(bits) > maxBits))) {
       throw new ConfigError(`TRUSTED_PROXIES must be IP addresses or CIDR ranges, got "${proxy}"`);
     }
   }

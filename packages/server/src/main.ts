@@ -5,6 +5,7 @@
  */
 import { createServer } from './app.js';
 import { ConfigError, parseConfig } from './config.js';
+import { pino } from 'pino';
 import { openStore } from './store/open-store.js';
 
 async function main(): Promise<void> {
@@ -18,8 +19,13 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
-  const server = await createServer({ config, store });
+  const logger = pino({ level: config.logLevel });
+  const server = await createServer({
+    config,
+    logger,
+    store: await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, logger }),
+  });
+  const store = server.context.store;
   const address = await server.app.listen({ host: config.host, port: config.port });
   server.app.log.info(
     { address, publicOrigin: config.publicOrigin, store: store.kind },

@@ -90,9 +90,10 @@ export class Connection {
     let requestId = 0;
     try {
       if (!isBinary) throw new ProtocolError('BAD_FRAME', 'frames are binary Protocol Buffers');
-      if (!this.limiter.take()) throw new ProtocolError('RATE_LIMITED');
       const frame = decodeClientFrame(data);
       requestId = frame.requestId;
+      // After decoding, so that the refusal names the request it refuses.
+      if (!this.limiter.take()) throw new ProtocolError('RATE_LIMITED');
       const body = frame.body;
       if (body.case === undefined) throw new ProtocolError('BAD_FRAME', 'the frame has no body');
       const entry = HANDLERS[body.case];

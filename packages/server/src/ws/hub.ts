@@ -77,6 +77,11 @@ export class Hub {
 
   /** Forgets a closed connection. */
   remove(connection: Connection): void {
+    // A companion that went away can no longer receive its link bundle: its codes die with it,
+    // so that the phone is told the code expired instead of linking a device that never arrives.
+    for (const hash of connection.pendingLinks) {
+      this.ctx?.store.deletePendingLink(Buffer.from(hash, 'hex')).catch(() => {});
+    }
     this.stopWaiting(connection);
     const device = connection.device;
     if (device === null) return;
