@@ -131,7 +131,10 @@ describe('[LINK-1] [LINK-2] [LINK-3] [LINK-4] link codes', () => {
   it('a code is accepted once: a replayed token is refused', async () => {
     const alice = await createPrimary(server, 'alice_replay');
     const { qr, request } = await showCode();
-    const { approve } = await alice.inspectLink(qr);
+    const { approve, details } = await alice.inspectLink(qr);
+    // The phone sees where the request comes from before it confirms.
+    expect(details).toMatchObject({ deviceName: 'Test browser', ipAddress: '127.0.0.1', userAgent: 'Pairwise Node SDK' });
+    expect(details.expiresAt - details.createdAt).toBeLessThanOrEqual(60_000);
     await approve();
     await expect(alice.inspectLink(qr)).rejects.toMatchObject({ code: 'LINK_TOKEN_INVALID' });
     request.cancel();

@@ -1,6 +1,7 @@
 // Integration: the edge of the server. Bad input gets a clear error and loses nothing; roles and
 // signatures are enforced whatever a client sends.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signDeviceChallenge } from '@pairwise/crypto/device-auth';
 import { signDeviceList } from '@pairwise/crypto/device-list';
 import { generateAccountIdentity, generateDeviceIdentity, publicIdentity } from '@pairwise/crypto/keys';
 import { MemoryStore } from '@pairwise/client/memory-store';
@@ -88,7 +89,35 @@ describe('[AUTH-1] [AUTH-2] [AUTH-3] device authentication', () => {
     expect(await raw.closed()).toBe(CLOSE_AUTH_FAILED);
   });
 
-  it('a nonce is single-use, and a signature for another origin is refused', async () => {
+  it('a nonce answers once: reusing it is refused even with a valid signature', async () => {
+    const store = new MemoryStore();
+    await createPrimary(server, 'alice_reuse', store);
+    const identity = (await store.get<StoredIdentity>(StoreTable.Identity, 'self'))!;
+    const raw = await RawConnection.open(server);
+    const challenge = await raw.request({ case: 'requestChallenge', value: {} });
+    const nonce = challenge.result.case === 'challenge' ? challenge.result.value.nonce : new Uint8Array(0);
+    const answer = async (clientTime: number, origin = server.origin) => ({
+      accountId: identity.accountId,
+      deviceId: identity.deviceId,
+      clientTime,
+      protocolVersion: PROTOCOL_VERSION,
+      signature: await signDeviceChallenge(identity.device.signing.privateKey, {
+        origin,
+        nonce,
+        accountId: identity.accountId,
+        deviceId: identity.deviceId,
+        clientTime,
+      }),
+    });
+    // A clock more than 60 s off is refused (and the nonce is spent by the attempt).
+    const skewed = await raw.request({ case: 'authenticate', value: await answer(Date.now() - 120_000) });
+    expect(skewed.error?.code).toBe('CLOCK_SKEW');
+    const reused = await raw.request({ case: 'authenticate', value: await answer(Date.now()) });
+    expect(reused.error?.code).toBe('CHALLENGE_EXPIRED');
+    raw.close();
+  });
+
+  it('a signature for another origin is refused; a fresh challenge then authenticates', async () => {
     const store = new MemoryStore();
     await createPrimary(server, 'alice_nonce', store);
     const raw = await RawConnection.open(server);
