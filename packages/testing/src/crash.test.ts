@@ -1,19 +1,12 @@
 // Integration: the server is killed (SIGKILL, no shutdown code) in the middle of a stream of
 // sends. No acknowledged message may be lost and none may arrive twice (SPEC INBOX-2, INBOX-5).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { removeDataDir, startServerProcess, type ServerProcess } from './server-process.js';
+import { describe, expect, it } from 'vitest';
+import type { ServerProcess } from './server-process.js';
+import { useServerProcess } from './test-support/use-server-process.js';
 import { createPrimary, eventually } from './test-clients.js';
 
 let server: ServerProcess;
-
-beforeAll(async () => {
-  server = await startServerProcess();
-});
-
-afterAll(async () => {
-  await server.stop();
-  removeDataDir(server);
-});
+useServerProcess({ get: () => server, set: (started) => (server = started) });
 
 describe('[INBOX-2] [INBOX-5] crash safety', () => {
   it('SIGKILL mid-stream loses no acknowledged message and duplicates none after restart', async () => {

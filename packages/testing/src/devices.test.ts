@@ -1,5 +1,5 @@
 // Integration: linking rules, device removal and revocation, device-list changes.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ChatMessage } from '@pairwise/client/client-events';
 import { LinkRequest } from '@pairwise/client/link-request';
 import { STORE_TABLES } from '@pairwise/client/client-store';
@@ -8,19 +8,12 @@ import { StoreClosedError } from '@pairwise/client/store-errors';
 import { PairwiseClient } from '@pairwise/client/pairwise-client';
 import { RequestError } from '@pairwise/client/errors';
 import { decodeLinkQr, encodeLinkQr } from '@pairwise/protocol/link-qr';
-import { removeDataDir, startServerProcess, type ServerProcess } from './server-process.js';
+import type { ServerProcess } from './server-process.js';
+import { useServerProcess } from './test-support/use-server-process.js';
 import { connectOptions, createPrimary, eventually, linkCompanion } from './test-clients.js';
 
 let server: ServerProcess;
-
-beforeAll(async () => {
-  server = await startServerProcess({ env: { MAX_COMPANIONS: '4' } });
-});
-
-afterAll(async () => {
-  await server.stop();
-  removeDataDir(server);
-});
+useServerProcess({ get: () => server, set: (started) => (server = started) }, { env: { MAX_COMPANIONS: '4' } });
 
 function texts(client: PairwiseClient): string[] {
   const seen: string[] = [];

@@ -1,6 +1,6 @@
 // Integration: the edge of the server. Bad input gets a clear error and loses nothing; roles and
 // signatures are enforced whatever a client sends.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { signDeviceChallenge } from '@pairwise/crypto/device-auth';
 import { signDeviceList } from '@pairwise/crypto/device-list';
 import { generateAccountIdentity, generateDeviceIdentity, publicIdentity } from '@pairwise/crypto/keys';
@@ -11,19 +11,12 @@ import { CLOSE_AUTH_FAILED, CLOSE_UPDATE_REQUIRED } from '@pairwise/protocol/err
 import { MIN_PROTOCOL_VERSION, PROTOCOL_VERSION } from '@pairwise/protocol/version';
 import { MAX_FRAME_BYTES } from '@pairwise/protocol/limits';
 import { RawConnection } from './raw-connection.js';
-import { removeDataDir, startServerProcess, type ServerProcess } from './server-process.js';
+import type { ServerProcess } from './server-process.js';
+import { useServerProcess } from './test-support/use-server-process.js';
 import { createPrimary, eventually, linkCompanion } from './test-clients.js';
 
 let server: ServerProcess;
-
-beforeAll(async () => {
-  server = await startServerProcess();
-});
-
-afterAll(async () => {
-  await server.stop();
-  removeDataDir(server);
-});
+useServerProcess({ get: () => server, set: (started) => (server = started) });
 
 async function stillServes(): Promise<void> {
   const a = await createPrimary(server, `ok_${Math.floor(Math.random() * 1e9)}`);

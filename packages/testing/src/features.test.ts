@@ -1,6 +1,6 @@
 // Integration: receipts, device-list notices, safety numbers, inbox expiry, prekey replenishing,
 // registration rules.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { tmpdir } from 'node:os';
@@ -11,18 +11,11 @@ import { PairwiseClient } from '@pairwise/client/pairwise-client';
 import { INBOX_TTL_MS } from '@pairwise/protocol/limits';
 import { RawConnection } from './raw-connection.js';
 import { removeDataDir, startServerProcess, type ServerProcess } from './server-process.js';
+import { useServerProcess } from './test-support/use-server-process.js';
 import { connectOptions, createPrimary, eventually, linkCompanion } from './test-clients.js';
 
 let server: ServerProcess;
-
-beforeAll(async () => {
-  server = await startServerProcess();
-});
-
-afterAll(async () => {
-  await server.stop();
-  removeDataDir(server);
-});
+useServerProcess({ get: () => server, set: (started) => (server = started) });
 
 describe('[RECEIPTS-1] delivery and read receipts', () => {
   it('the sender hears "delivered" when a device decrypted it and "read" when marked read', async () => {

@@ -1,23 +1,19 @@
 // Integration: a companion's link screen renews its code every 25 s and stops after 5 minutes
 // (SPEC LINK-2). Timers are faked; the server and the network are real.
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { LinkRequest } from '@pairwise/client/link-request';
 import { MemoryStore } from '@pairwise/client/memory-store';
 import { decodeLinkQr } from '@pairwise/protocol/link-qr';
 import { LINK_SESSION_MS, LINK_TOKEN_ROTATE_MS } from '@pairwise/protocol/limits';
-import { removeDataDir, startServerProcess, type ServerProcess } from './server-process.js';
+import type { ServerProcess } from './server-process.js';
+import { useServerProcess } from './test-support/use-server-process.js';
 import { connectOptions } from './test-clients.js';
 
 let server: ServerProcess;
+useServerProcess({ get: () => server, set: (started) => (server = started) });
 
-beforeAll(async () => {
-  server = await startServerProcess();
-});
-
-afterAll(async () => {
+afterAll(() => {
   vi.useRealTimers();
-  await server.stop();
-  removeDataDir(server);
 });
 
 describe('[LINK-2] the link screen', () => {

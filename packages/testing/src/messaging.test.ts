@@ -1,21 +1,14 @@
 // Integration: a real server process and several SDK clients over real WebSockets.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ChatMessage } from '@pairwise/client/client-events';
 import { MemoryStore } from '@pairwise/client/memory-store';
 import { PairwiseClient } from '@pairwise/client/pairwise-client';
-import { removeDataDir, startServerProcess, type ServerProcess } from './server-process.js';
+import type { ServerProcess } from './server-process.js';
+import { useServerProcess } from './test-support/use-server-process.js';
 import { connectOptions, createPrimary, eventually, linkCompanion } from './test-clients.js';
 
 let server: ServerProcess;
-
-beforeAll(async () => {
-  server = await startServerProcess();
-});
-
-afterAll(async () => {
-  await server.stop();
-  removeDataDir(server);
-});
+useServerProcess({ get: () => server, set: (started) => (server = started) });
 
 /** Records every text message a client sees, in arrival order. */
 function inbox(client: PairwiseClient): ChatMessage[] {
