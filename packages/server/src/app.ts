@@ -4,8 +4,8 @@
  * @module
  */
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import fastifyStatic from '@fastify/static';
 import websocket from '@fastify/websocket';
 import { MAX_FRAME_BYTES } from '@pairwise/protocol/limits';
 import { MIN_PROTOCOL_VERSION, PROTOCOL_VERSION } from '@pairwise/protocol/version';
@@ -96,7 +96,7 @@ export async function createServer(parts: ServerParts): Promise<PairwiseServer> 
 
   app.get('/api/version', () => ({ protocolVersion: PROTOCOL_VERSION, minProtocolVersion: MIN_PROTOCOL_VERSION }));
   app.get('/api/health', () => ({ ok: true }));
-  registerWebApp(app, config.webRoot);
+  await registerWebApp(app, config.webRoot);
   if (clock instanceof AdjustableClock && config.testClock) {
     app.post<{ Body: { advanceMs?: unknown } }>('/__test__/clock', (request) => {
       clock.advance(Number(request.body?.advanceMs));
@@ -125,15 +125,25 @@ export async function createServer(parts: ServerParts): Promise<PairwiseServer> 
 }
 
 /** Serves the built web app when there is one; until then, a page that says what is running. */
-function registerWebApp(app: FastifyInstance, webRoot: string | null): void {
+async function registerWebApp(app: FastifyInstance, webRoot: string | null): Promise<void> {
   const index = webRoot === null ? null : join(webRoot, 'index.html');
-  app.get('/', async (_request, reply) => {
-    if (index !== null && existsSync(index)) return reply.type('text/html').send(await readFile(index));
-    return reply
+  if (webRoot !== null && index !== null && existsSync(index)) {
+    await app.register(fastifyStatic, { root: webRoot, index: ['index.html'], wildcard: true, cacheControl: false });
+    // Client-side routes (/chats, /devices) get the app; unknown API paths stay 404s.
+    app.setNotFoundHandler((request, reply) => {
+      if (request.method === 'GET' && !request.url.startsWith('/api/') && !request.url.startsWith('/ws')) {
+        return reply.type('text/html').sendFile('index.html');
+      }
+      return reply.code(404).send({ error: 'not found' });
+    });
+    return;
+  }
+  app.get('/', (_request, reply) =>
+    reply
       .type('text/html')
       .send(
         '<!doctype html><html lang="en"><meta charset="utf-8"><title>Pairwise</title>' +
           '<h1>Pairwise server is running</h1><p>The web app is not built yet. Devices connect at <code>/ws</code>.</p></html>',
-      );
-  });
+      ),
+  );
 }

@@ -28,7 +28,7 @@ export interface Config {
   readonly inviteCodes: readonly string[];
   readonly maxCompanions: number;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'silent';
-  /** Where the built web app is, served at "/" when present. */
+  /** Where the built web app is; served at "/" when it holds an index.html. */
   readonly webRoot: string | null;
   /**
    * Test hook: a clock that POST /__test__/clock can move forward. Never set it in production:
@@ -120,7 +120,8 @@ export function parseConfig(env: NodeJS.ProcessEnv, cwd: string = process.cwd())
     inviteCodes: Object.freeze(inviteCodes),
     maxCompanions: integer(env, 'MAX_COMPANIONS', DEFAULT_MAX_COMPANIONS, 1, 16),
     logLevel,
-    webRoot: env.WEB_ROOT?.trim() ? resolve(cwd, env.WEB_ROOT.trim()) : null,
+    // The built web app; by default where `npm run build` puts it, relative to the working directory.
+    webRoot: resolve(cwd, env.WEB_ROOT?.trim() || 'apps/web/dist'),
     testClock: env.PAIRWISE_TEST_CLOCK === '1',
   });
 }
