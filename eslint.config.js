@@ -100,6 +100,37 @@ export default tseslint.config(
     },
   },
   {
+    // The web app is browser code under its own compiler settings (DOM, JSX for Preact). It talks
+    // to the SDK only (ARCHITECTURE.md: apps/web imports client), never to Node.
+    files: ['apps/web/src/**/*.ts', 'apps/web/src/**/*.tsx'],
+    languageOptions: {
+      parserOptions: { project: ['./apps/web/tsconfig.json'] },
+      globals: { ...globals.browser },
+    },
+    rules: {
+      'no-console': 'error',
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['node:*'], message: 'The web app runs in browsers: no Node modules.' },
+            {
+              group: ['@pairwise/*', '!@pairwise/client'],
+              message: 'The web app imports @pairwise/client only (ARCHITECTURE.md).',
+            },
+          ],
+        },
+      ],
+      'no-restricted-globals': [
+        'error',
+        ...['Buffer', 'process', 'require', 'global'].map((name) => ({
+          name,
+          message: `The web app runs in browsers and cannot use ${name}.`,
+        })),
+      ],
+    },
+  },
+  {
     files: ['**/*.test.ts', '**/test-support/**/*.ts'],
     rules: {
       // Tests may assert on values TypeScript cannot prove present (expect(x!) after a check).

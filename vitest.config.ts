@@ -6,6 +6,7 @@ import { CHROMIUM_ARGS, CHROMIUM_PATH } from './scripts/chromium.mjs';
 // - "node": every test, in Node 20;
 // - "browser": the cryptographic core's tests again, inside headless Chromium, because companions
 //   run there and WebCrypto implementations differ (Chromium has no AES-192, for one).
+// A third, "e2e", drives the built web app in Chromium against the real server.
 export default defineConfig({
   resolve: { conditions: ['@pairwise/source'] },
   test: {
@@ -14,11 +15,23 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'node',
-          include: ['packages/*/src/**/*.test.ts', 'scripts/**/*.test.ts'],
+          include: ['packages/*/src/**/*.test.ts', 'scripts/**/*.test.ts', 'apps/web/src/**/*.test.ts'],
           // Browser-only code (IndexedDB and the like) is tested in the browser project alone.
           exclude: [...configDefaults.exclude, 'packages/*/src/dom/**'],
           environment: 'node',
           testTimeout: 60_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          // The web app end to end: real server, Debian's Chromium with a fake camera, Playwright.
+          // Run through scripts/test-e2e.mjs, which builds the app and checks the tools first.
+          name: 'e2e',
+          include: ['apps/web/e2e/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
         },
       },
       {

@@ -455,7 +455,11 @@ export class PairwiseClient extends Emitter<ClientEventMap> {
     this.endedOnce ??= (async () => {
       this.stopped = true;
       this.transport.stop();
-      await this.options.store.wipe();
+      try {
+        await this.options.store.wipe();
+      } catch {
+        // Already wiped (another tab of this browser logged out first): nothing is left to remove.
+      }
       this.emit('logged-out', { reason });
     })();
     return this.endedOnce;

@@ -1,0 +1,121 @@
+/**
+ * The app's states: finding out what this browser is, the link screen (a computer not linked
+ * yet), account creation (a phone), and a device at work. Log out, from here or from the phone,
+ * wipes the browser and comes back to the link screen saying so.
+ * @module
+ */
+import type { MemoryStore } from '@pairwise/client/memory-store';
+import { useEffect, useState } from 'preact/hooks';
+import { LinkScreen } from './link/link-screen.js';
+import { CreateAccount } from './onboarding/create-account.js';
+import { looksLikeAPhone } from './platform/user-agent.js';
+import { wipeBrowserData } from './platform/wipe.js';
+import { createAccountSession, linkedSession, resumeSession, type Session } from './session.js';
+import { CompanionShell } from './shell/companion-shell.js';
+import { PhoneShell } from './shell/phone-shell.js';
+import { describeError } from './ui/describe-error.js';
+import { navigate } from './ui/router.js';
+import { Loading } from './ui/spinner.js';
+
+type AppState =
+  | { readonly kind: 'starting' }
+  | { readonly kind: 'link'; readonly notice: string | null }
+  | { readonly kind: 'create' }
+  | { readonly kind: 'opening' }
+  | { readonly kind: 'ready'; readonly session: Session }
+  | { readonly kind: 'failed'; readonly message: string };
+
+const LOGGED_OUT_NOTICES: Record<string, string> = {
+  'logged-out': 'You logged out. Pairwise deleted everything it kept in this browser.',
+  removed: 'This browser was logged out from your phone. Pairwise deleted everything it kept in this browser.',
+  expired: 'This browser was logged out because it was not used for a long time. Pairwise deleted everything it kept in this browser.',
+};
+
+/** The whole app. */
+export function App() {
+  const [state, setState] = useState<AppState>({ kind: 'starting' });
+
+  useEffect(() => {
+    resumeSession()
+      .then((session) => setState(session ? { kind: 'ready', session } : firstScreen()))
+      .catch((error: unknown) => setState({ kind: 'failed', message: describeError(error) }));
+  }, []);
+
+  const session = state.kind === 'ready' ? state.session : null;
+  useEffect(() => {
+    if (session === null) return;
+    if (location.pathname === '/' || (!session.client.isPrimary && !location.pathname.startsWith('/chats'))) {
+      navigate('/chats', { replace: true });
+    }
+    // Logged out (by this browser's menu, from the phone, or by expiry): the SDK has wiped its
+    // store; wipe the rest and start over.
+    let current = true;
+    void session.loggedOut.then(async ({ reason }) => {
+      session.chats.stop();
+      await wipeBrowserData();
+      if (!current) return;
+      navigate('/', { replace: true });
+      setState({ kind: 'link', notice: LOGGED_OUT_NOTICES[reason] ?? LOGGED_OUT_NOTICES.removed ?? null });
+    });
+    return () => {
+      current = false;
+    };
+  }, [session]);
+
+  const open = (making: Promise<Session>) => {
+    setState({ kind: 'opening' });
+    return making.then((made) => setState({ kind: 'ready', session: made }));
+  };
+
+  switch (state.kind) {
+    case 'starting':
+    case 'opening':
+      return (
+        <main class="splash">
+          <Loading label={state.kind === 'starting' ? 'Opening Pairwise…' : 'Opening your chats…'} />
+        </main>
+      );
+    case 'link':
+      return (
+        <LinkScreen
+          notice={state.notice}
+          onChoosePhone={() => setState({ kind: 'create' })}
+          onLinked={(store: MemoryStore) =>
+            void open(linkedSession(store)).catch((error: unknown) =>
+              setState({ kind: 'link', notice: `Linking did not finish: ${describeError(error)} Scan the new code to try again.` }),
+            )
+          }
+        />
+      );
+    case 'create':
+      return (
+        <CreateAccount
+          onCreate={async (username) => {
+            const made = await createAccountSession(username);
+            navigate('/chats', { replace: true });
+            setState({ kind: 'ready', session: made });
+          }}
+          onBack={() => setState({ kind: 'link', notice: null })}
+        />
+      );
+    case 'ready':
+      return state.session.client.isPrimary ? <PhoneShell session={state.session} /> : <CompanionShell session={state.session} />;
+    case 'failed':
+      return (
+        <main class="splash">
+          <div class="card" role="alert">
+            <h1>Pairwise could not start</h1>
+            <p>{state.message}</p>
+            <button type="button" class="button primary" onClick={() => location.reload()}>
+              Try again
+            </button>
+          </div>
+        </main>
+      );
+  }
+}
+
+/** A computer starts on the link screen; a phone on account creation (it can switch either way). */
+function firstScreen(): AppState {
+  return looksLikeAPhone() ? { kind: 'create' } : { kind: 'link', notice: null };
+}

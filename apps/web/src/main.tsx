@@ -1,0 +1,11 @@
+/**
+ * Entry point: renders the app into #app.
+ * @module
+ */
+import { render } from 'preact';
+import { App } from './app.js';
+import './styles.css';
+
+const root = document.getElementById('app');
+if (root === null) throw new Error('index.html has no #app element');
+render(<App />, root);

@@ -1,0 +1,82 @@
+/**
+ * This browser as a device: resumed from IndexedDB at start, made by creating an account (the
+ * phone) or by linking (a companion), and ended by log out with everything wiped.
+ * @module
+ */
+import type { ClientStore } from '@pairwise/client/client-store';
+import type { IndexedDbStore } from '@pairwise/client/dom/indexeddb-store';
+import { PairwiseClient } from '@pairwise/client/pairwise-client';
+import { ChatStore } from './chats/chat-store.js';
+import { connectOptions } from './platform/connection.js';
+import { copyStore, hasDeviceStore, openDeviceStore } from './platform/device-store.js';
+import { thisBrowserName } from './platform/user-agent.js';
+import { wipeBrowserData } from './platform/wipe.js';
+
+/** A device at work: its client, its store and its chats. */
+export interface Session {
+  readonly client: PairwiseClient;
+  readonly store: IndexedDbStore;
+  readonly chats: ChatStore;
+  /**
+   * Settles when the device is logged out (the SDK has wiped its store by then). Listened to from
+   * the moment the client exists: a device removed while the browser was closed hears it on its
+   * first connection, possibly before any screen is up.
+   */
+  readonly loggedOut: Promise<{ readonly reason: string }>;
+}
+
+/** Opens the device this browser already is, or null when it is none yet. */
+export async function resumeSession(): Promise<Session | null> {
+  // Checked without opening: opening would create an empty database on a first visit.
+  if (!(await hasDeviceStore())) return null;
+  const store = await openDeviceStore();
+  const client = await PairwiseClient.open(connectOptions(store));
+  if (client === null) {
+    // A database without an identity: an account creation or a link cut short. Start clean.
+    await store.wipe();
+    await wipeBrowserData();
+    return null;
+  }
+  return withChats(client, store);
+}
+
+/** Creates an account with this browser as its phone. */
+export async function createAccountSession(username: string): Promise<Session> {
+  const store = await openDeviceStore();
+  try {
+    const client = await PairwiseClient.createAccount({ ...connectOptions(store), username, deviceName: thisBrowserName() });
+    return await withChats(client, store);
+  } catch (error) {
+    // The server refused (the name is taken, say): drop the keys made for the attempt.
+    await store.wipe().catch(() => {});
+    throw error;
+  }
+}
+
+/** Keeps the device a link request made in memory, and opens it. */
+export async function linkedSession(linked: ClientStore): Promise<Session> {
+  const store = await openDeviceStore();
+  await copyStore(linked, store);
+  await linked.close();
+  const client = await PairwiseClient.open(connectOptions(store));
+  if (client === null) throw new Error('the linked device was not kept');
+  return withChats(client, store);
+}
+
+async function withChats(client: PairwiseClient, store: IndexedDbStore): Promise<Session> {
+  // Subscribed before anything is awaited, so that the event cannot be missed.
+  const loggedOut = client.once('logged-out');
+  const chats = new ChatStore(client, store);
+  try {
+    await chats.start();
+  } catch (error) {
+    // The store was wiped under us (logged out at start): the caller still gets the session, and
+    // its loggedOut settles; anything else is a real failure.
+    if (!(await Promise.race([loggedOut.then(() => true), delay(1000).then(() => false)]))) throw error;
+  }
+  return { client, store, chats, loggedOut };
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
