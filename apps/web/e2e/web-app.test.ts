@@ -353,7 +353,12 @@ describe.skipIf(skip)('web app in Chromium', () => {
 
     await companionPage.getByRole('button', { name: 'Menu' }).click();
     await companionPage.getByRole('menuitem', { name: 'Log out' }).click();
+    // The server's answer to the log out tells the browser itself to clear the site (REVOKE-4).
+    const logOutResponse = companionPage.waitForResponse((response) => response.url().endsWith('/api/logout'));
     await companionPage.getByRole('dialog').getByRole('button', { name: 'Log out' }).click();
+    const answered = await logOutResponse;
+    expect(answered.status()).toBe(204);
+    expect((await answered.allHeaders())['clear-site-data']).toBe('"cache", "cookies", "storage"');
     await companionPage.getByText('You logged out.').waitFor({ timeout: 2000 });
     expect(await browserStorage(companionPage)).toEqual({ databases: [], caches: [], workers: 0 });
     await phonePage.getByText('No computers are linked.').waitFor({ timeout: 5000 });

@@ -11,6 +11,7 @@ import { generateAccountIdentity, generateDeviceIdentity, publicIdentity } from 
 import { sealLinkBundle } from '@pairwise/crypto/link-bundle';
 import { computeSafetyNumber, type SafetyNumber } from '@pairwise/crypto/safety-number';
 import { CLOSE_LOGGED_OUT, CLOSE_UPDATE_REQUIRED } from '@pairwise/protocol/errors';
+import { fromBase64Url, toBase64Url } from '@pairwise/protocol/base64url';
 import { decodeLinkQr } from '@pairwise/protocol/link-qr';
 import { DEVICE_LIST_VALIDITY_MS, PREKEYS_LOW_THRESHOLD } from '@pairwise/protocol/limits';
 import { PROTOCOL_VERSION } from '@pairwise/protocol/version';
@@ -343,13 +344,50 @@ export class PairwiseClient extends Emitter<ClientEventMap> {
     for (const device of await this.devices()) if (device.kind === 'companion') await this.removeDevice(device.deviceId);
   }
 
-  /** Logs this companion out: the server forgets it, and all its local data is wiped. */
+  /**
+   * Logs this companion out: the server forgets it, and all its local data is wiped. Over HTTP
+   * where `fetch` exists, so that the browser also gets `Clear-Site-Data` (SPEC REVOKE-4); over the
+   * WebSocket otherwise, or if that request cannot be made.
+   */
   async logOut(): Promise<void> {
     if (this.isPrimary) throw new TypeError('the primary device cannot log out; remove the account instead');
     try {
-      await this.transport.request({ case: 'logOut', value: {} });
+      if (!(await this.logOutOverHttp())) await this.transport.request({ case: 'logOut', value: {} });
     } finally {
       await this.ended('logged-out');
+    }
+  }
+
+  private async logOutOverHttp(): Promise<boolean> {
+    const fetchFn = (globalThis as { fetch?: HttpFetch }).fetch;
+    if (fetchFn === undefined) return false;
+    try {
+      const challenge = (await (await fetchFn(`${this.identity.origin}/api/challenge`, { method: 'GET' })).json()) as { nonce?: unknown };
+      const nonce = typeof challenge.nonce === 'string' ? fromBase64Url(challenge.nonce) : null;
+      if (nonce === null) return false;
+      const clientTime = this.now();
+      const signature = await signDeviceChallenge(this.identity.device.signing.privateKey, {
+        origin: this.identity.origin,
+        nonce,
+        accountId: this.identity.accountId,
+        deviceId: this.identity.deviceId,
+        clientTime,
+        purpose: 'log-out',
+      });
+      const response = await fetchFn(`${this.identity.origin}/api/logout`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          accountId: this.identity.accountId,
+          deviceId: this.identity.deviceId,
+          clientTime,
+          nonce: toBase64Url(nonce),
+          signature: toBase64Url(signature),
+        }),
+      });
+      return response.status === 204;
+    } catch {
+      return false;
     }
   }
 
@@ -465,6 +503,12 @@ export class PairwiseClient extends Emitter<ClientEventMap> {
     return this.endedOnce;
   }
 }
+
+/** The part of `fetch` the log out uses (present in browsers and Node 20, absent from lib es2022). */
+type HttpFetch = (
+  url: string,
+  init: { method: string; headers?: Record<string, string>; body?: string },
+) => Promise<{ status: number; json(): Promise<unknown> }>;
 
 function fromHexId(id: string): Uint8Array {
   if (!/^[0-9a-f]{32}$/.test(id)) throw new TypeError('message ids are 32 hex digits');

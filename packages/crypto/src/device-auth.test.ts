@@ -28,6 +28,11 @@ describe('[AUTH-1] device challenge signatures', () => {
     }
     const other = await generateDeviceIdentity();
     expect(await verifyDeviceChallenge(other.signing.publicKey, challenge, signature)).toBe(false);
+    // [CRYPTO-4] a connection signature is never a log-out signature, nor the reverse.
+    expect(await verifyDeviceChallenge(device.signing.publicKey, { ...challenge, purpose: 'log-out' }, signature)).toBe(false);
+    const logOut = await signDeviceChallenge(device.signing.privateKey, { ...challenge, purpose: 'log-out' });
+    expect(await verifyDeviceChallenge(device.signing.publicKey, challenge, logOut)).toBe(false);
+    expect(await verifyDeviceChallenge(device.signing.publicKey, { ...challenge, purpose: 'log-out' }, logOut)).toBe(true);
   });
 
   it('[CRYPTO-4] a signature for another purpose never authenticates, and junk is false', async () => {

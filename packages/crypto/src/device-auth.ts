@@ -23,11 +23,16 @@ export interface DeviceChallenge {
   readonly deviceId: string;
   /** The device's clock, ms since the Unix epoch. */
   readonly clientTime: number;
+  /**
+   * What the signature authorises: opening a connection (the default) or the device's own log
+   * out over HTTP. Each has its own label, so one can never be replayed as the other.
+   */
+  readonly purpose?: 'connect' | 'log-out';
 }
 
 function message(challenge: DeviceChallenge): Uint8Array {
   return new ByteWriter()
-    .string(DOMAIN.deviceAuth)
+    .string(challenge.purpose === 'log-out' ? DOMAIN.deviceLogOut : DOMAIN.deviceAuth)
     .string(challenge.origin)
     .bytes(challenge.nonce)
     .string(challenge.accountId)

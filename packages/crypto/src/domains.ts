@@ -13,6 +13,7 @@ export const DOMAIN = {
   deviceCertificate: 'Pairwise/v1/device-certificate',
   deviceList: 'Pairwise/v1/device-list',
   deviceAuth: 'Pairwise/v1/device-auth',
+  deviceLogOut: 'Pairwise/v1/device-log-out',
   sessionAssociatedData: 'Pairwise/v1/session-ad',
   ratchetRoot: 'Pairwise/v1/ratchet-root',
   ratchetMessage: 'Pairwise/v1/ratchet-message',

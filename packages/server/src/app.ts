@@ -17,6 +17,7 @@ import { AdjustableClock, systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
 import type { ServerContext } from './context.js';
 import type { Store } from './store/store.js';
+import { registerHttpLogOut } from './http-log-out.js';
 import { startSweeper, sweep } from './sweeper.js';
 import { Connection } from './ws/connection.js';
 import { Hub } from './ws/hub.js';
@@ -94,6 +95,7 @@ export async function createServer(parts: ServerParts): Promise<PairwiseServer> 
     connection.start();
   });
 
+  registerHttpLogOut(app, context);
   app.get('/api/version', () => ({ protocolVersion: PROTOCOL_VERSION, minProtocolVersion: MIN_PROTOCOL_VERSION }));
   app.get('/api/health', () => ({ ok: true }));
   await registerWebApp(app, config.webRoot);
