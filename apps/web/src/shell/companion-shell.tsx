@@ -9,6 +9,7 @@ import type { Session } from '../session.js';
 import { ConfirmDialog } from '../ui/dialog.js';
 import { ConnectionStatus } from './connection-status.js';
 import { Menu } from './menu.js';
+import { AppHeader } from './app-header.js';
 
 /** The companion's whole screen. */
 export function CompanionShell({ session }: { readonly session: Session }) {
@@ -26,16 +27,9 @@ export function CompanionShell({ session }: { readonly session: Session }) {
 
   return (
     <div class="shell companion">
-      <header class="app-header">
-        <span class="brand" aria-hidden="true">
-          Pairwise
-        </span>
-        <span class="account">
-          <span class="visually-hidden">Signed in as </span>
-          {session.client.accountId}
-        </span>
+      <AppHeader accountId={session.client.accountId}>
         <Menu label="Menu" items={[{ label: 'Log out', onSelect: () => setConfirming(true) }]} />
-      </header>
+      </AppHeader>
       <ConnectionStatus client={session.client} />
       <main class="app-main">
         <h1 class="visually-hidden">Pairwise chats</h1>

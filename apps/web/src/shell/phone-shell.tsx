@@ -11,6 +11,7 @@ import { Link, navigate, useRoute } from '../ui/router.js';
 import { useChanges } from '../ui/use-changes.js';
 import { ConnectionStatus } from './connection-status.js';
 import { Settings } from './settings.js';
+import { AppHeader } from './app-header.js';
 
 /** The phone's whole screen. */
 export function PhoneShell({ session }: { readonly session: Session }) {
@@ -27,15 +28,7 @@ export function PhoneShell({ session }: { readonly session: Session }) {
 
   return (
     <div class="shell phone">
-      <header class="app-header">
-        <span class="brand" aria-hidden="true">
-          Pairwise
-        </span>
-        <span class="account">
-          <span class="visually-hidden">Signed in as </span>
-          {session.client.accountId}
-        </span>
-      </header>
+      <AppHeader accountId={session.client.accountId} />
       <nav class="app-nav" aria-label="Main">
         <Link to="/chats" current={section === 'chats'}>
           Chats
