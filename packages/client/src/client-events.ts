@@ -3,6 +3,9 @@
  * @module
  */
 
+import type { DeviceSummary } from './pairwise-client.js';
+import type { SecurityState } from './security.js';
+
 /** A text message, received or sent from one of our devices. */
 export interface ChatMessage {
   /** The other account of the conversation. */
@@ -33,6 +36,13 @@ export interface ClientEventMap extends Record<string, unknown> {
   'devices-changed': { readonly accountId: string; readonly added: readonly string[]; readonly removed: readonly string[] };
   /** A contact's account key changed: the safety number changed; show a warning in the chat. */
   'identity-changed': { readonly accountId: string };
+  /**
+   * The account's security state changed or was reported (at each connection). `alert` is set
+   * when it needs the user's attention: "pin-locked" (10 wrong PINs locked linking for an hour).
+   */
+  security: { readonly security: SecurityState; readonly alert: string | null };
+  /** A companion was linked to this account since this device last looked (SPEC ALERT-1). */
+  'device-linked': DeviceSummary;
   /** This device was logged out (by itself, by the primary, or by expiry) and has wiped itself. */
   'logged-out': { readonly reason: string };
   connection: { readonly state: 'connecting' | 'online' | 'offline' | 'closed' };

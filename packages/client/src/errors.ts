@@ -9,14 +9,21 @@ import type { AccountDevices } from '@pairwise/protocol/wire';
 export class RequestError extends Error {
   override readonly name = 'RequestError';
   readonly code: WireErrorCode | 'UNKNOWN';
+  /** With PIN_WRONG, PIN_RATE_LIMITED and PIN_LOCKED: when the next PIN try is allowed (0: now). */
+  readonly retryAt: number;
+  /** With PIN_WRONG: wrong tries left before linking is locked for an hour. */
+  readonly triesLeft: number;
   constructor(
     code: string,
     message: string,
     /** With DEVICES_CHANGED: the accounts' current devices. */
     readonly accounts: readonly AccountDevices[] = [],
+    pin: { readonly retryAt?: number; readonly triesLeft?: number } = {},
   ) {
     super(message);
     this.code = isWireErrorCode(code) ? code : 'UNKNOWN';
+    this.retryAt = pin.retryAt ?? 0;
+    this.triesLeft = pin.triesLeft ?? 0;
   }
 }
 

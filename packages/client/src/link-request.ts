@@ -33,6 +33,12 @@ export interface LinkRequestOptions {
   readonly store: ClientStore;
   /** How this device is named in the phone's list, e.g. "Chrome on Linux". */
   readonly deviceName: string;
+  /**
+   * "Keep me signed in" unticked: the server removes the device once its connection has been gone
+   * for a minute (SPEC TEMP-1). The caller keeps such a device in a memory store only. Changing
+   * it means a new LinkRequest: codes already shown keep the choice they were made with.
+   */
+  readonly temporary?: boolean;
   readonly now?: () => number;
 }
 
@@ -126,6 +132,7 @@ export class LinkRequest extends Emitter<LinkRequestEvents> {
           preKeys: this.preKeys!,
           deviceName: this.options.deviceName,
           protocolVersion: PROTOCOL_VERSION,
+          temporary: this.options.temporary ?? false,
         },
       });
       if (result.case !== 'linkToken' || this.finished) return;

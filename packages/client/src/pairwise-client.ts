@@ -15,6 +15,7 @@ import { fromBase64Url, toBase64Url } from '@pairwise/protocol/base64url';
 import { decodeLinkQr } from '@pairwise/protocol/link-qr';
 import { DEVICE_LIST_VALIDITY_MS, PREKEYS_LOW_THRESHOLD } from '@pairwise/protocol/limits';
 import { PROTOCOL_VERSION } from '@pairwise/protocol/version';
+import { isPinFormat } from '@pairwise/protocol/pin-policy';
 import type { Challenge, DeviceInfo, ServerFrame } from '@pairwise/protocol/wire';
 import type { ClientEventMap } from './client-events.js';
 import type { ClientStore } from './client-store.js';
@@ -25,6 +26,8 @@ import { Emitter } from './events.js';
 import { loadIdentity, saveIdentity, type StoredIdentity } from './identity.js';
 import { encodeLinkBundle } from './link-request.js';
 import { Messenger, type SentMessage } from './messenger.js';
+import { NewDeviceWatch } from './new-device-watch.js';
+import { toSecurityLogEntry, toSecurityState, type SecurityLogEntry, type SecurityState } from './security.js';
 import { makeInitialPreKeys, makeOneTimePreKeys, ONE_TIME_PREKEY_BATCH } from './prekeys.js';
 import { SessionCache } from './session-cache.js';
 import type { SocketFactory } from './socket.js';
@@ -58,10 +61,19 @@ export interface LinkRequestDetails {
   readonly ipAddress: string;
   readonly createdAt: number;
   readonly expiresAt: number;
+  /** The companion is on the phone's network, as the server sees both (SPEC LINK-6). */
+  readonly sameNetwork: boolean;
+  /** "Keep me signed in" was unticked on the companion. */
+  readonly temporary: boolean;
+  /** Approving needs the two-step PIN. */
+  readonly pinRequired: boolean;
 }
 
 /** A linked device as the phone's list shows it. */
-export type DeviceSummary = Pick<DeviceInfo, 'deviceId' | 'name' | 'linkedAt' | 'lastActiveAt' | 'online'> & {
+export type DeviceSummary = Pick<
+  DeviceInfo,
+  'deviceId' | 'name' | 'linkedAt' | 'lastActiveAt' | 'online' | 'temporary' | 'userAgent' | 'network'
+> & {
   readonly kind: 'primary' | 'companion';
   readonly isThisDevice: boolean;
 };
@@ -81,8 +93,10 @@ export class PairwiseClient extends Emitter<ClientEventMap> {
   private readonly contacts: ContactBook;
   private readonly sessions: SessionCache;
   private readonly messenger: Messenger;
+  private readonly deviceWatch: NewDeviceWatch<DeviceSummary>;
   private stopped = false;
   private state: ConnectionState = 'connecting';
+  private securityState: SecurityState | null = null;
   private readonly now: () => number;
 
   private constructor(
@@ -126,6 +140,7 @@ export class PairwiseClient extends Emitter<ClientEventMap> {
       deliveryReceipts: options.deliveryReceipts ?? true,
       isStopped: () => this.stopped,
     });
+    this.deviceWatch = new NewDeviceWatch(options.store, () => this.devices(), (device) => this.emit('device-linked', device));
   }
 
   /** Creates an account with this device as its primary (the phone) and connects. */
@@ -215,6 +230,11 @@ export class PairwiseClient extends Emitter<ClientEventMap> {
     return this.state;
   }
 
+  /** The account's security state as last reported (at each connection and on every change); null before the first. */
+  get security(): SecurityState | null {
+    return this.securityState;
+  }
+
   /** Resolves once the connection is authenticated (immediately when it already is). */
   async ready(): Promise<void> {
     await this.transport.request({ case: 'ping', value: {} });
@@ -241,6 +261,59 @@ export class PairwiseClient extends Emitter<ClientEventMap> {
     );
   }
 
+  /** Asks the server for the account's security state now (any device). */
+  async refreshSecurity(): Promise<SecurityState> {
+    const result = await this.transport.request({ case: 'getSecurity', value: {} });
+    if (result.case !== 'security') throw new Error('unexpected response to GetSecurity');
+    return this.securityReported(toSecurityState(result.value), null);
+  }
+
+  /**
+   * Turns two-step verification on (no `currentPin`) or changes the PIN (primary only). From then
+   * on every link approval needs it. PINs are six digits.
+   */
+  async setPin(newPin: string, currentPin?: string): Promise<SecurityState> {
+    if (!isPinFormat(newPin)) throw new TypeError('a two-step PIN is six digits');
+    if (currentPin !== undefined && !isPinFormat(currentPin)) throw new TypeError('a two-step PIN is six digits');
+    return this.securityRequest({ case: 'setPin', value: { newPin, currentPin: currentPin ?? '' } });
+  }
+
+  /** Turns two-step verification off (primary only); needs the current PIN. */
+  disablePin(currentPin: string): Promise<SecurityState> {
+    if (!isPinFormat(currentPin)) throw new TypeError('a two-step PIN is six digits');
+    return this.securityRequest({ case: 'setPin', value: { newPin: '', currentPin } });
+  }
+
+  /** Answers the PIN reminder (primary only). A wrong PIN is a RequestError PIN_WRONG and counts as a wrong try. */
+  verifyPin(pin: string): Promise<SecurityState> {
+    if (!isPinFormat(pin)) throw new TypeError('a two-step PIN is six digits');
+    return this.securityRequest({ case: 'verifyPin', value: { pin } });
+  }
+
+  /** Sets the expiry policies (primary only): inactive days 1, 7, 30 or 90; phone unused 14, 30 or 0 (never). */
+  setPolicies(policies: { readonly inactiveDays: number; readonly phoneUnusedDays: number }): Promise<SecurityState> {
+    return this.securityRequest({ case: 'setPolicies', value: { ...policies } });
+  }
+
+  /** The account's security log, newest first (primary only). */
+  async securityLog(): Promise<SecurityLogEntry[]> {
+    const result = await this.transport.request({ case: 'getSecurityLog', value: {} });
+    if (result.case !== 'securityLog') throw new Error('unexpected response to GetSecurityLog');
+    return result.value.events.map(toSecurityLogEntry);
+  }
+
+  private async securityRequest(request: Parameters<Transport['request']>[0]): Promise<SecurityState> {
+    const result = await this.transport.request(request);
+    if (result.case !== 'security') throw new Error(`unexpected response to ${String(request.case)}`);
+    return this.securityReported(toSecurityState(result.value), null);
+  }
+
+  private securityReported(security: SecurityState, alert: string | null): SecurityState {
+    this.securityState = security;
+    this.emit('security', { security, alert });
+    return security;
+  }
+
   /** Every device of this account, for the linked-devices screen. */
   async devices(): Promise<DeviceSummary[]> {
     const result = await this.transport.request({ case: 'listDevices', value: {} });
@@ -253,6 +326,9 @@ export class PairwiseClient extends Emitter<ClientEventMap> {
       linkedAt: device.linkedAt,
       lastActiveAt: device.lastActiveAt,
       online: device.online,
+      temporary: device.temporary,
+      userAgent: device.userAgent,
+      network: device.network,
       isThisDevice: device.deviceId === this.identity.deviceId,
     }));
   }
@@ -262,7 +338,7 @@ export class PairwiseClient extends Emitter<ClientEventMap> {
    * Refuses, before contacting anyone, codes that are not Pairwise link codes or that belong to
    * another server (SPEC LINK-5).
    */
-  async inspectLink(qrText: string): Promise<{ details: LinkRequestDetails; approve: () => Promise<void> }> {
+  async inspectLink(qrText: string): Promise<{ details: LinkRequestDetails; approve: (pin?: string) => Promise<void> }> {
     if (!this.isPrimary) throw new LinkError(LinkErrorReason.NotPrimary, 'Only your phone can link devices.');
     const qr = decodeLinkQr(qrText);
     if (qr === null) throw new LinkError(LinkErrorReason.NotALinkCode, 'This is not a Pairwise link code.');
@@ -274,11 +350,12 @@ export class PairwiseClient extends Emitter<ClientEventMap> {
     }
     const result = await this.transport.request({ case: 'getLinkRequest', value: { token: qr.token } });
     if (result.case !== 'linkRequest') throw new Error('unexpected response to GetLinkRequest');
-    const details = { ...result.value };
-    return { details, approve: () => this.approveLink(qr) };
+    const { deviceName, userAgent, ipAddress, createdAt, expiresAt, sameNetwork, temporary, pinRequired } = result.value;
+    const details: LinkRequestDetails = { deviceName, userAgent, ipAddress, createdAt, expiresAt, sameNetwork, temporary, pinRequired };
+    return { details, approve: (pin?: string) => this.approveLink(qr, pin ?? '') };
   }
 
-  private async approveLink(qr: NonNullable<ReturnType<typeof decodeLinkQr>>): Promise<void> {
+  private async approveLink(qr: NonNullable<ReturnType<typeof decodeLinkQr>>, pin: string): Promise<void> {
     const identity = this.identity;
     const account = identity.account;
     if (account === null) throw new LinkError(LinkErrorReason.NotPrimary, 'Only your phone can link devices.');
@@ -307,7 +384,7 @@ export class PairwiseClient extends Emitter<ClientEventMap> {
       });
       const sealedBundle = await sealLinkBundle(qr.ephemeralKey, { token: qr.token, origin: qr.origin }, bundle);
       try {
-        await this.transport.request({ case: 'approveLink', value: { token: qr.token, deviceList, deviceCertificate, sealedBundle } });
+        await this.transport.request({ case: 'approveLink', value: { token: qr.token, deviceList, deviceCertificate, sealedBundle, pin } });
         await this.messenger.refreshAccount(identity.accountId);
         return;
       } catch (error) {
@@ -418,6 +495,9 @@ export class PairwiseClient extends Emitter<ClientEventMap> {
       },
     });
     if (result.case === 'authenticated' && result.value.oneTimePreKeys < PREKEYS_LOW_THRESHOLD) void this.replenishPreKeys();
+    if (result.case === 'authenticated' && result.value.security) this.securityReported(toSecurityState(result.value.security), null);
+    // Devices linked while this one was offline are announced now (SPEC ALERT-1).
+    void Promise.resolve().then(() => this.deviceWatch.check());
     // A companion may have left while the phone was offline: the list it signed still names it.
     if (this.isPrimary) void Promise.resolve().then(() => this.resignIfStale());
     // After the handshake completes (the transport marks itself ready), resend what the outbox holds.
@@ -432,6 +512,10 @@ export class PairwiseClient extends Emitter<ClientEventMap> {
         return;
       case 'deviceListChanged':
         if (body.value.account) this.messenger.applyReport(body.value.account).catch(() => {});
+        if (body.value.account?.accountId === this.identity.accountId) void this.deviceWatch.check();
+        return;
+      case 'securityChanged':
+        if (body.value.security) this.securityReported(toSecurityState(body.value.security), body.value.alert || null);
         return;
       case 'preKeysLow':
         void this.replenishPreKeys();

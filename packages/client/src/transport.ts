@@ -144,7 +144,7 @@ export class Transport {
       this.pending.delete(body.value.requestId);
       pending.cancelTimer();
       const error = body.value.error;
-      if (error) pending.reject(new RequestError(error.code, error.message, error.accounts));
+      if (error) pending.reject(new RequestError(error.code, error.message, error.accounts, { retryAt: error.retryAt, triesLeft: error.triesLeft }));
       else pending.resolve(body.value.result);
       return;
     }

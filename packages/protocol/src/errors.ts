@@ -52,6 +52,11 @@ export const WireError = {
   TOO_MANY_COMPANIONS: { message: 'This account already has the most linked devices allowed', httpStatus: 409, closeCode: null },
   UNKNOWN_ACCOUNT: { message: 'No such account', httpStatus: 404, closeCode: null },
   UNKNOWN_DEVICE: { message: 'No such device in this account', httpStatus: 404, closeCode: null },
+  PIN_REQUIRED: { message: 'Enter your two-step PIN to link a device', httpStatus: 403, closeCode: null },
+  PIN_WRONG: { message: 'The two-step PIN is not right', httpStatus: 403, closeCode: null },
+  PIN_RATE_LIMITED: { message: 'Too many wrong PINs; wait before trying again', httpStatus: 429, closeCode: null },
+  PIN_LOCKED: { message: 'Too many wrong PINs: linking is locked for an hour', httpStatus: 423, closeCode: null },
+  PIN_NOT_SET: { message: 'Two-step verification is off', httpStatus: 409, closeCode: null },
   DEVICES_CHANGED: { message: "The message does not cover exactly the accounts' current devices", httpStatus: 409, closeCode: null },
   INTERNAL: { message: 'Something went wrong on the server', httpStatus: 500, closeCode: null },
 } as const satisfies Record<string, WireErrorSpec>;
@@ -70,12 +75,18 @@ export function isWireErrorCode(code: string): code is WireErrorCode {
  */
 export class ProtocolError extends Error {
   override readonly name = 'ProtocolError';
+  /** With PIN_WRONG, PIN_RATE_LIMITED and PIN_LOCKED: when the next PIN try is allowed. */
+  readonly retryAt: number;
+  /** With PIN_WRONG: wrong tries left before linking is locked. */
+  readonly triesLeft: number;
   constructor(
     readonly code: WireErrorCode,
     detail?: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; retryAt?: number; triesLeft?: number },
   ) {
     super(detail ? `${WireError[code].message}: ${detail}` : WireError[code].message, options);
+    this.retryAt = options?.retryAt ?? 0;
+    this.triesLeft = options?.triesLeft ?? 0;
   }
 
   /** The table row for this error. */

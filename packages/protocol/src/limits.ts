@@ -47,3 +47,30 @@ export const CLIENT_MESSAGE_ID_BYTES = 16;
 /** Requests per second a connection may make on average, and its burst. */
 export const RATE_LIMIT_PER_SECOND = 200;
 export const RATE_LIMIT_BURST = 400;
+
+/** Two-step PINs are this many digits (SPEC PIN-1). */
+export const PIN_DIGITS = 6;
+/** Wrong PINs allowed back to back before each further try waits longer (SPEC PIN-3). */
+export const PIN_FREE_TRIES = 5;
+/** At this many consecutive wrong PINs, link approvals are locked (SPEC PIN-3). */
+export const PIN_LOCK_AFTER = 10;
+/** How long approvals stay locked. */
+export const PIN_LOCK_MS = 60 * MINUTE;
+/** The phone asks for the PIN after these intervals, then every last one (SPEC PIN-4). */
+export const PIN_REMINDER_DAYS: readonly number[] = [1, 3, 7, 14];
+
+/** "Log out devices inactive for" choices, in days, and the default (SPEC EXPIRY-1). */
+export const INACTIVE_DAYS_CHOICES: readonly number[] = [1, 7, 30, 90];
+export const DEFAULT_INACTIVE_DAYS = 30;
+/** "Log out companions when the phone is unused for" choices in days; 0 is never (SPEC EXPIRY-2). */
+export const PHONE_UNUSED_DAYS_CHOICES: readonly number[] = [14, 30, 0];
+export const DEFAULT_PHONE_UNUSED_DAYS = 14;
+/** Devices warn that the phone is unused from this day on (SPEC EXPIRY-3). */
+export const PHONE_UNUSED_WARNING_DAYS = 10;
+/** A temporary session's device is removed once its socket has been gone this long (SPEC TEMP-1). */
+export const TEMPORARY_SESSION_GRACE_MS = 60 * SECOND;
+/** Security log entries kept per account, and for how long (SPEC SECLOG-1). */
+export const SECURITY_LOG_MAX_EVENTS = 500;
+export const SECURITY_LOG_TTL_MS = 180 * DAY;
+/** A day, for the policies above. */
+export const DAY_MS = DAY;

@@ -39,6 +39,17 @@ export interface DeviceRow {
   readonly linkedAt: number;
   /** Minute resolution. */
   readonly lastActiveAt: number;
+  /** A temporary session: removed once its socket has been gone for a minute (SPEC TEMP-1). */
+  readonly temporary: boolean;
+  /** The User-Agent it was linked with ('' for primaries registered before it was kept). */
+  readonly userAgent: string;
+  /** The network it was linked from, coarsened (see `coarseNetwork`): "203.0.113.0/24". */
+  readonly network: string;
+  /**
+   * For a temporary device: when its last socket closed, or null while one is open (or for
+   * a device that is not temporary).
+   */
+  readonly disconnectedAt: number | null;
 }
 
 /** A signed prekey (X25519 or ML-KEM) as published. */
@@ -80,6 +91,8 @@ export interface PendingLinkRow {
   readonly ipAddress: string;
   readonly userAgent: string;
   readonly deviceName: string;
+  /** "Keep me signed in" was unticked. */
+  readonly temporary: boolean;
   readonly deviceId: string;
   readonly signingKey: Uint8Array;
   readonly agreementKey: Uint8Array;
@@ -165,6 +178,56 @@ export interface ListUpdate {
   readonly newList: SignedBodyRow;
 }
 
+/**
+ * An account's two-step PIN and expiry policies (SPEC PIN-*, EXPIRY-*). A new account has no PIN,
+ * no failures, inactiveDays 30 and phoneUnusedDays 14.
+ */
+export interface AccountSecurityRow {
+  readonly accountId: string;
+  /** The PHC string of the PIN's Argon2id hash, or null when two-step verification is off. */
+  readonly pinHash: string | null;
+  /** Consecutive wrong PINs. */
+  readonly pinFailures: number;
+  /** No PIN is checked before this time (0: now). */
+  readonly pinNextTryAt: number;
+  /** Approvals are locked until then (0: not locked). */
+  readonly pinLockedUntil: number;
+  /** Right reminder answers since the PIN was set (the reminder schedule's position). */
+  readonly pinReminderStage: number;
+  /** When the PIN was set or last answered right. */
+  readonly pinReminderSince: number;
+  readonly inactiveDays: number;
+  /** 0 means never. */
+  readonly phoneUnusedDays: number;
+  /** When the "phone unused" warning was last pushed (0: never), so that it is pushed once per idle spell. */
+  readonly phoneWarningSentAt: number;
+}
+
+/** The changeable part of an AccountSecurityRow. */
+export type SecurityPatch = Partial<Omit<AccountSecurityRow, 'accountId'>>;
+
+/** One entry of an account's security log (SPEC SECLOG-1). */
+export interface SecurityEventRow {
+  readonly accountId: string;
+  readonly at: number;
+  readonly kind:
+    | 'device-linked'
+    | 'device-removed'
+    | 'pin-enabled'
+    | 'pin-changed'
+    | 'pin-disabled'
+    | 'pin-failed'
+    | 'pin-locked'
+    | 'policies-changed';
+  /** The device concerned ('' when none). */
+  readonly deviceId: string;
+  readonly deviceName: string;
+  /** With device-removed: 'phone' | 'device' | 'expiry' | 'phone-unused' | 'temporary'; '' otherwise. */
+  readonly actor: string;
+  /** Coarsened network of the request behind the event ('' when none, e.g. expiry). */
+  readonly network: string;
+}
+
 /** The server's storage. */
 export interface Store {
   /** Which implementation this is, for logs and test names. */
@@ -221,6 +284,35 @@ export interface Store {
    * Also forgets client message ids older than the inbox lifetime (idempotency window).
    */
   expireInbox(now: number): Promise<InboxRow[]>;
+
+  /** The account's PIN state and policies; null for an unknown account. */
+  getSecurity(accountId: string): Promise<AccountSecurityRow | null>;
+  /**
+   * Changes the account's PIN state and policies. With `expectedFailures`, only if pinFailures is
+   * still that value (a compare-and-set, so two PIN tries racing on two nodes cannot both count
+   * as the same try); returns whether the change was made.
+   */
+  updateSecurity(accountId: string, patch: SecurityPatch, expectedFailures?: number): Promise<boolean>;
+
+  /** Appends to the security log, keeping the newest SECURITY_LOG_MAX_EVENTS of the account. */
+  addSecurityEvent(event: SecurityEventRow): Promise<void>;
+  /** The account's log, newest first, at most `limit`. */
+  listSecurityEvents(accountId: string, limit: number): Promise<SecurityEventRow[]>;
+  /** Deletes log entries older than `before`; returns how many. */
+  pruneSecurityEvents(before: number): Promise<number>;
+
+  /** Sets or clears when a temporary device's last socket closed (no-op for other devices). */
+  setDisconnectedAt(deviceId: string, at: number | null): Promise<void>;
+  /** Temporary devices whose last socket closed before `before`. */
+  listGoneTemporaryDevices(before: number): Promise<DeviceRow[]>;
+  /** Companions whose lastActiveAt is older than their account's inactiveDays allow at `now`. */
+  listInactiveCompanions(now: number): Promise<DeviceRow[]>;
+  /**
+   * Primaries (one per account) not used for `days` days at `now`, where `days` is the account's
+   * phoneUnusedDays for `which: 'expire'`, or PHONE_UNUSED_WARNING_DAYS for `which: 'warn'` (only
+   * accounts whose phoneUnusedDays is not 0 and that have at least one companion).
+   */
+  listUnusedPrimaries(now: number, which: 'expire' | 'warn'): Promise<DeviceRow[]>;
 
   /** Accounts that exchanged messages with this one (either direction), for change notices. */
   listContactAccounts(accountId: string): Promise<string[]>;

@@ -18,7 +18,7 @@ import type { Message as Message$1 } from "@bufbuild/protobuf";
  * Describes the file pairwise/v1/wire.proto.
  */
 export const file_pairwise_v1_wire: GenFile = /*@__PURE__*/
-  fileDesc("ChZwYWlyd2lzZS92MS93aXJlLnByb3RvEgtwYWlyd2lzZS52MSLfBgoLQ2xpZW50RnJhbWUSEgoKcmVxdWVzdF9pZBgBIAEoDRI6ChFyZXF1ZXN0X2NoYWxsZW5nZRgKIAEoCzIdLnBhaXJ3aXNlLnYxLlJlcXVlc3RDaGFsbGVuZ2VIABIxCgxhdXRoZW50aWNhdGUYCyABKAsyGS5wYWlyd2lzZS52MS5BdXRoZW50aWNhdGVIABIpCghyZWdpc3RlchgMIAEoCzIVLnBhaXJ3aXNlLnYxLlJlZ2lzdGVySAASOQoRY3JlYXRlX2xpbmtfdG9rZW4YDSABKAsyHC5wYWlyd2lzZS52MS5DcmVhdGVMaW5rVG9rZW5IABI3ChBnZXRfbGlua19yZXF1ZXN0GA4gASgLMhsucGFpcndpc2UudjEuR2V0TGlua1JlcXVlc3RIABIwCgxhcHByb3ZlX2xpbmsYDyABKAsyGC5wYWlyd2lzZS52MS5BcHByb3ZlTGlua0gAEjUKD3VwbG9hZF9wcmVfa2V5cxgQIAEoCzIaLnBhaXJ3aXNlLnYxLlVwbG9hZFByZUtleXNIABIyCg1mZXRjaF9idW5kbGVzGBEgASgLMhkucGFpcndpc2UudjEuRmV0Y2hCdW5kbGVzSAASMAoMc2VuZF9tZXNzYWdlGBIgASgLMhgucGFpcndpc2UudjEuU2VuZE1lc3NhZ2VIABIqCglhY2tfaW5ib3gYEyABKAsyFS5wYWlyd2lzZS52MS5BY2tJbmJveEgAEjAKDGxpc3RfZGV2aWNlcxgUIAEoCzIYLnBhaXJ3aXNlLnYxLkxpc3REZXZpY2VzSAASMgoNcmVtb3ZlX2RldmljZRgVIAEoCzIZLnBhaXJ3aXNlLnYxLlJlbW92ZURldmljZUgAEiYKB2xvZ19vdXQYFiABKAsyEy5wYWlyd2lzZS52MS5Mb2dPdXRIABI7ChJ1cGRhdGVfZGV2aWNlX2xpc3QYFyABKAsyHS5wYWlyd2lzZS52MS5VcGRhdGVEZXZpY2VMaXN0SAASIQoEcGluZxgYIAEoCzIRLnBhaXJ3aXNlLnYxLlBpbmdIABI9ChNnZXRfYWNjb3VudF9kZXZpY2VzGBkgASgLMh4ucGFpcndpc2UudjEuR2V0QWNjb3VudERldmljZXNIAEIGCgRib2R5Ip4DCgtTZXJ2ZXJGcmFtZRIpCghyZXNwb25zZRgBIAEoCzIVLnBhaXJ3aXNlLnYxLlJlc3BvbnNlSAASKwoJY2hhbGxlbmdlGAIgASgLMhYucGFpcndpc2UudjEuQ2hhbGxlbmdlSAASJwoHZGVsaXZlchgDIAEoCzIULnBhaXJ3aXNlLnYxLkRlbGl2ZXJIABIyCg1saW5rX2FwcHJvdmVkGAQgASgLMhkucGFpcndpc2UudjEuTGlua0FwcHJvdmVkSAASPQoTZGV2aWNlX2xpc3RfY2hhbmdlZBgFIAEoCzIeLnBhaXJ3aXNlLnYxLkRldmljZUxpc3RDaGFuZ2VkSAASLwoMcHJlX2tleXNfbG93GAYgASgLMhcucGFpcndpc2UudjEuUHJlS2V5c0xvd0gAEiwKCmxvZ2dlZF9vdXQYByABKAsyFi5wYWlyd2lzZS52MS5Mb2dnZWRPdXRIABI0Cg5kZXZpY2VfcmVtb3ZlZBgIIAEoCzIaLnBhaXJ3aXNlLnYxLkRldmljZVJlbW92ZWRIAEIGCgRib2R5ItEECghSZXNwb25zZRISCgpyZXF1ZXN0X2lkGAEgASgNEiEKBWVycm9yGAIgASgLMhIucGFpcndpc2UudjEuRXJyb3ISIAoCb2sYCiABKAsyEi5wYWlyd2lzZS52MS5FbXB0eUgAEi0KCnJlZ2lzdGVyZWQYCyABKAsyFy5wYWlyd2lzZS52MS5SZWdpc3RlcmVkSAASMwoNYXV0aGVudGljYXRlZBgMIAEoCzIaLnBhaXJ3aXNlLnYxLkF1dGhlbnRpY2F0ZWRIABIrCgljaGFsbGVuZ2UYDSABKAsyFi5wYWlyd2lzZS52MS5DaGFsbGVuZ2VIABIsCgpsaW5rX3Rva2VuGA4gASgLMhYucGFpcndpc2UudjEuTGlua1Rva2VuSAASNAoMbGlua19yZXF1ZXN0GA8gASgLMhwucGFpcndpc2UudjEuTGlua1JlcXVlc3RJbmZvSAASMwoOcHJlX2tleV9zdGF0dXMYECABKAsyGS5wYWlyd2lzZS52MS5QcmVLZXlTdGF0dXNIABInCgdidW5kbGVzGBEgASgLMhQucGFpcndpc2UudjEuQnVuZGxlc0gAEi4KC3NlbmRfcmVzdWx0GBIgASgLMhcucGFpcndpc2UudjEuU2VuZFJlc3VsdEgAEicKB2RldmljZXMYEyABKAsyFC5wYWlyd2lzZS52MS5EZXZpY2VzSAASNgoPYWNjb3VudF9kZXZpY2VzGBQgASgLMhsucGFpcndpc2UudjEuQWNjb3VudERldmljZXNIAEIICgZyZXN1bHQiBwoFRW1wdHkiVQoFRXJyb3ISDAoEY29kZRgBIAEoCRIPCgdtZXNzYWdlGAIgASgJEi0KCGFjY291bnRzGAMgAygLMhsucGFpcndpc2UudjEuQWNjb3VudERldmljZXMiLQoKU2lnbmVkQm9keRIMCgRib2R5GAEgASgMEhEKCXNpZ25hdHVyZRgCIAEoDCJAChJEZXZpY2VJZGVudGl0eUtleXMSEwoLc2lnbmluZ19rZXkYASABKAwSFQoNYWdyZWVtZW50X2tleRgCIAEoDCJBCgxTaWduZWRQcmVLZXkSCgoCaWQYASABKA0SEgoKcHVibGljX2tleRgCIAEoDBIRCglzaWduYXR1cmUYAyABKAwiLwoNT25lVGltZVByZUtleRIKCgJpZBgBIAEoDRISCgpwdWJsaWNfa2V5GAIgASgMIqcBCgxQcmVLZXlVcGxvYWQSMQoOc2lnbmVkX3ByZV9rZXkYASABKAsyGS5wYWlyd2lzZS52MS5TaWduZWRQcmVLZXkSLQoKcHFfcHJlX2tleRgCIAEoCzIZLnBhaXJ3aXNlLnYxLlNpZ25lZFByZUtleRI1ChFvbmVfdGltZV9wcmVfa2V5cxgDIAMoCzIaLnBhaXJ3aXNlLnYxLk9uZVRpbWVQcmVLZXkiewoOQWNjb3VudERldmljZXMSEgoKYWNjb3VudF9pZBgBIAEoCRITCgthY2NvdW50X2tleRgCIAEoDBIsCgtkZXZpY2VfbGlzdBgDIAEoCzIXLnBhaXJ3aXNlLnYxLlNpZ25lZEJvZHkSEgoKZGV2aWNlX2lkcxgEIAMoCSJ7CglDaGFsbGVuZ2USDQoFbm9uY2UYASABKAwSEwoLc2VydmVyX3RpbWUYAiABKAESEgoKZXhwaXJlc19hdBgDIAEoARIYChBwcm90b2NvbF92ZXJzaW9uGAQgASgNEhwKFG1pbl9wcm90b2NvbF92ZXJzaW9uGAUgASgNIhIKEFJlcXVlc3RDaGFsbGVuZ2UidwoMQXV0aGVudGljYXRlEhIKCmFjY291bnRfaWQYASABKAkSEQoJZGV2aWNlX2lkGAIgASgJEhMKC2NsaWVudF90aW1lGAMgASgBEhEKCXNpZ25hdHVyZRgEIAEoDBIYChBwcm90b2NvbF92ZXJzaW9uGAUgASgNIj8KDUF1dGhlbnRpY2F0ZWQSEwoLc2VydmVyX3RpbWUYASABKAESGQoRb25lX3RpbWVfcHJlX2tleXMYAiABKA0ilgIKCFJlZ2lzdGVyEhAKCHVzZXJuYW1lGAEgASgJEhMKC2FjY291bnRfa2V5GAIgASgMEhEKCWRldmljZV9pZBgDIAEoCRIxCghpZGVudGl0eRgEIAEoCzIfLnBhaXJ3aXNlLnYxLkRldmljZUlkZW50aXR5S2V5cxIsCgtkZXZpY2VfbGlzdBgFIAEoCzIXLnBhaXJ3aXNlLnYxLlNpZ25lZEJvZHkSKwoIcHJlX2tleXMYBiABKAsyGS5wYWlyd2lzZS52MS5QcmVLZXlVcGxvYWQSEwoLaW52aXRlX2NvZGUYByABKAkSEwoLZGV2aWNlX25hbWUYCCABKAkSGAoQcHJvdG9jb2xfdmVyc2lvbhgJIAEoDSIgCgpSZWdpc3RlcmVkEhIKCmFjY291bnRfaWQYASABKAkiswEKD0NyZWF0ZUxpbmtUb2tlbhIRCglkZXZpY2VfaWQYASABKAkSMQoIaWRlbnRpdHkYAiABKAsyHy5wYWlyd2lzZS52MS5EZXZpY2VJZGVudGl0eUtleXMSKwoIcHJlX2tleXMYAyABKAsyGS5wYWlyd2lzZS52MS5QcmVLZXlVcGxvYWQSEwoLZGV2aWNlX25hbWUYBCABKAkSGAoQcHJvdG9jb2xfdmVyc2lvbhgFIAEoDSIuCglMaW5rVG9rZW4SDQoFdG9rZW4YASABKAwSEgoKZXhwaXJlc19hdBgCIAEoASIfCg5HZXRMaW5rUmVxdWVzdBINCgV0b2tlbhgBIAEoDCJ2Cg9MaW5rUmVxdWVzdEluZm8SEwoLZGV2aWNlX25hbWUYASABKAkSEgoKdXNlcl9hZ2VudBgCIAEoCRISCgppcF9hZGRyZXNzGAMgASgJEhIKCmNyZWF0ZWRfYXQYBCABKAESEgoKZXhwaXJlc19hdBgFIAEoASKWAQoLQXBwcm92ZUxpbmsSDQoFdG9rZW4YASABKAwSLAoLZGV2aWNlX2xpc3QYAiABKAsyFy5wYWlyd2lzZS52MS5TaWduZWRCb2R5EjMKEmRldmljZV9jZXJ0aWZpY2F0ZRgDIAEoCzIXLnBhaXJ3aXNlLnYxLlNpZ25lZEJvZHkSFQoNc2VhbGVkX2J1bmRsZRgEIAEoDCI5CgxMaW5rQXBwcm92ZWQSEgoKYWNjb3VudF9pZBgBIAEoCRIVCg1zZWFsZWRfYnVuZGxlGAIgASgMIjwKDVVwbG9hZFByZUtleXMSKwoIcHJlX2tleXMYASABKAsyGS5wYWlyd2lzZS52MS5QcmVLZXlVcGxvYWQiKQoMUHJlS2V5U3RhdHVzEhkKEW9uZV90aW1lX3ByZV9rZXlzGAEgASgNIh8KClByZUtleXNMb3cSEQoJcmVtYWluaW5nGAEgASgNIjYKDEZldGNoQnVuZGxlcxISCgphY2NvdW50X2lkGAEgASgJEhIKCmRldmljZV9pZHMYAiADKAkiJwoRR2V0QWNjb3VudERldmljZXMSEgoKYWNjb3VudF9pZBgBIAEoCSLmAQoGQnVuZGxlEhEKCWRldmljZV9pZBgBIAEoCRIxCghpZGVudGl0eRgCIAEoCzIfLnBhaXJ3aXNlLnYxLkRldmljZUlkZW50aXR5S2V5cxIxCg5zaWduZWRfcHJlX2tleRgDIAEoCzIZLnBhaXJ3aXNlLnYxLlNpZ25lZFByZUtleRItCgpwcV9wcmVfa2V5GAQgASgLMhkucGFpcndpc2UudjEuU2lnbmVkUHJlS2V5EjQKEG9uZV90aW1lX3ByZV9rZXkYBSABKAsyGi5wYWlyd2lzZS52MS5PbmVUaW1lUHJlS2V5Il0KB0J1bmRsZXMSLAoHYWNjb3VudBgBIAEoCzIbLnBhaXJ3aXNlLnYxLkFjY291bnREZXZpY2VzEiQKB2J1bmRsZXMYAiADKAsyEy5wYWlyd2lzZS52MS5CdW5kbGUiLgoIRW52ZWxvcGUSEQoJZGV2aWNlX2lkGAEgASgJEg8KB2NvbnRlbnQYAiABKAwicAoLU2VuZE1lc3NhZ2USGQoRY2xpZW50X21lc3NhZ2VfaWQYASABKAwSHAoUcmVjaXBpZW50X2FjY291bnRfaWQYAiABKAkSKAoJZW52ZWxvcGVzGAMgAygLMhUucGFpcndpc2UudjEuRW52ZWxvcGUiNAoKU2VuZFJlc3VsdBITCgtzZXJ2ZXJfdGltZRgBIAEoARIRCglkdXBsaWNhdGUYAiABKAgihQEKB0RlbGl2ZXISCwoDc2VxGAEgASgBEhMKC3NlcnZlcl90aW1lGAIgASgBEicKB21lc3NhZ2UYAyABKAsyFC5wYWlyd2lzZS52MS5NZXNzYWdlSAASJwoHZXhwaXJlZBgEIAEoCzIULnBhaXJ3aXNlLnYxLkV4cGlyZWRIAEIGCgRpdGVtImoKB01lc3NhZ2USGQoRc2VuZGVyX2FjY291bnRfaWQYASABKAkSGAoQc2VuZGVyX2RldmljZV9pZBgCIAEoCRIZChFjbGllbnRfbWVzc2FnZV9pZBgDIAEoDBIPCgdjb250ZW50GAQgASgMIl8KB0V4cGlyZWQSGQoRY2xpZW50X21lc3NhZ2VfaWQYASABKAwSHAoUcmVjaXBpZW50X2FjY291bnRfaWQYAiABKAkSGwoTcmVjaXBpZW50X2RldmljZV9pZBgDIAEoCSIYCghBY2tJbmJveBIMCgRzZXFzGAEgAygBInYKCkRldmljZUluZm8SEQoJZGV2aWNlX2lkGAEgASgJEgwKBGtpbmQYAiABKAkSDAoEbmFtZRgDIAEoCRIRCglsaW5rZWRfYXQYBCABKAESFgoObGFzdF9hY3RpdmVfYXQYBSABKAESDgoGb25saW5lGAYgASgIIg0KC0xpc3REZXZpY2VzImEKB0RldmljZXMSKAoHZGV2aWNlcxgBIAMoCzIXLnBhaXJ3aXNlLnYxLkRldmljZUluZm8SLAoHYWNjb3VudBgCIAEoCzIbLnBhaXJ3aXNlLnYxLkFjY291bnREZXZpY2VzIk8KDFJlbW92ZURldmljZRIRCglkZXZpY2VfaWQYASABKAkSLAoLZGV2aWNlX2xpc3QYAiABKAsyFy5wYWlyd2lzZS52MS5TaWduZWRCb2R5IggKBkxvZ091dCJAChBVcGRhdGVEZXZpY2VMaXN0EiwKC2RldmljZV9saXN0GAEgASgLMhcucGFpcndpc2UudjEuU2lnbmVkQm9keSJBChFEZXZpY2VMaXN0Q2hhbmdlZBIsCgdhY2NvdW50GAEgASgLMhsucGFpcndpc2UudjEuQWNjb3VudERldmljZXMiGwoJTG9nZ2VkT3V0Eg4KBnJlYXNvbhgBIAEoCSIyCg1EZXZpY2VSZW1vdmVkEhEKCWRldmljZV9pZBgBIAEoCRIOCgZyZWFzb24YAiABKAkiBgoEUGluZyKzAQoKTGlua0J1bmRsZRISCgphY2NvdW50X2lkGAEgASgJEhMKC2FjY291bnRfa2V5GAIgASgMEjMKEmRldmljZV9jZXJ0aWZpY2F0ZRgDIAEoCzIXLnBhaXJ3aXNlLnYxLlNpZ25lZEJvZHkSLAoLZGV2aWNlX2xpc3QYBCABKAsyFy5wYWlyd2lzZS52MS5TaWduZWRCb2R5EhkKEXByaW1hcnlfZGV2aWNlX2lkGAUgASgJIoQBCgZMaW5rUXISDgoGb3JpZ2luGAEgASgJEg0KBXRva2VuGAIgASgMEhUKDWVwaGVtZXJhbF9rZXkYAyABKAwSEQoJZGV2aWNlX2lkGAQgASgJEjEKCGlkZW50aXR5GAUgASgLMh8ucGFpcndpc2UudjEuRGV2aWNlSWRlbnRpdHlLZXlzYgZwcm90bzM");
+  fileDesc("ChZwYWlyd2lzZS92MS93aXJlLnByb3RvEgtwYWlyd2lzZS52MSLSCAoLQ2xpZW50RnJhbWUSEgoKcmVxdWVzdF9pZBgBIAEoDRI6ChFyZXF1ZXN0X2NoYWxsZW5nZRgKIAEoCzIdLnBhaXJ3aXNlLnYxLlJlcXVlc3RDaGFsbGVuZ2VIABIxCgxhdXRoZW50aWNhdGUYCyABKAsyGS5wYWlyd2lzZS52MS5BdXRoZW50aWNhdGVIABIpCghyZWdpc3RlchgMIAEoCzIVLnBhaXJ3aXNlLnYxLlJlZ2lzdGVySAASOQoRY3JlYXRlX2xpbmtfdG9rZW4YDSABKAsyHC5wYWlyd2lzZS52MS5DcmVhdGVMaW5rVG9rZW5IABI3ChBnZXRfbGlua19yZXF1ZXN0GA4gASgLMhsucGFpcndpc2UudjEuR2V0TGlua1JlcXVlc3RIABIwCgxhcHByb3ZlX2xpbmsYDyABKAsyGC5wYWlyd2lzZS52MS5BcHByb3ZlTGlua0gAEjUKD3VwbG9hZF9wcmVfa2V5cxgQIAEoCzIaLnBhaXJ3aXNlLnYxLlVwbG9hZFByZUtleXNIABIyCg1mZXRjaF9idW5kbGVzGBEgASgLMhkucGFpcndpc2UudjEuRmV0Y2hCdW5kbGVzSAASMAoMc2VuZF9tZXNzYWdlGBIgASgLMhgucGFpcndpc2UudjEuU2VuZE1lc3NhZ2VIABIqCglhY2tfaW5ib3gYEyABKAsyFS5wYWlyd2lzZS52MS5BY2tJbmJveEgAEjAKDGxpc3RfZGV2aWNlcxgUIAEoCzIYLnBhaXJ3aXNlLnYxLkxpc3REZXZpY2VzSAASMgoNcmVtb3ZlX2RldmljZRgVIAEoCzIZLnBhaXJ3aXNlLnYxLlJlbW92ZURldmljZUgAEiYKB2xvZ19vdXQYFiABKAsyEy5wYWlyd2lzZS52MS5Mb2dPdXRIABI7ChJ1cGRhdGVfZGV2aWNlX2xpc3QYFyABKAsyHS5wYWlyd2lzZS52MS5VcGRhdGVEZXZpY2VMaXN0SAASIQoEcGluZxgYIAEoCzIRLnBhaXJ3aXNlLnYxLlBpbmdIABI9ChNnZXRfYWNjb3VudF9kZXZpY2VzGBkgASgLMh4ucGFpcndpc2UudjEuR2V0QWNjb3VudERldmljZXNIABImCgdzZXRfcGluGBogASgLMhMucGFpcndpc2UudjEuU2V0UGluSAASLAoKdmVyaWZ5X3BpbhgbIAEoCzIWLnBhaXJ3aXNlLnYxLlZlcmlmeVBpbkgAEjAKDGdldF9zZWN1cml0eRgcIAEoCzIYLnBhaXJ3aXNlLnYxLkdldFNlY3VyaXR5SAASMAoMc2V0X3BvbGljaWVzGB0gASgLMhgucGFpcndpc2UudjEuU2V0UG9saWNpZXNIABI3ChBnZXRfc2VjdXJpdHlfbG9nGB4gASgLMhsucGFpcndpc2UudjEuR2V0U2VjdXJpdHlMb2dIAEIGCgRib2R5ItgDCgtTZXJ2ZXJGcmFtZRIpCghyZXNwb25zZRgBIAEoCzIVLnBhaXJ3aXNlLnYxLlJlc3BvbnNlSAASKwoJY2hhbGxlbmdlGAIgASgLMhYucGFpcndpc2UudjEuQ2hhbGxlbmdlSAASJwoHZGVsaXZlchgDIAEoCzIULnBhaXJ3aXNlLnYxLkRlbGl2ZXJIABIyCg1saW5rX2FwcHJvdmVkGAQgASgLMhkucGFpcndpc2UudjEuTGlua0FwcHJvdmVkSAASPQoTZGV2aWNlX2xpc3RfY2hhbmdlZBgFIAEoCzIeLnBhaXJ3aXNlLnYxLkRldmljZUxpc3RDaGFuZ2VkSAASLwoMcHJlX2tleXNfbG93GAYgASgLMhcucGFpcndpc2UudjEuUHJlS2V5c0xvd0gAEiwKCmxvZ2dlZF9vdXQYByABKAsyFi5wYWlyd2lzZS52MS5Mb2dnZWRPdXRIABI0Cg5kZXZpY2VfcmVtb3ZlZBgIIAEoCzIaLnBhaXJ3aXNlLnYxLkRldmljZVJlbW92ZWRIABI4ChBzZWN1cml0eV9jaGFuZ2VkGAkgASgLMhwucGFpcndpc2UudjEuU2VjdXJpdHlDaGFuZ2VkSABCBgoEYm9keSKuBQoIUmVzcG9uc2USEgoKcmVxdWVzdF9pZBgBIAEoDRIhCgVlcnJvchgCIAEoCzISLnBhaXJ3aXNlLnYxLkVycm9yEiAKAm9rGAogASgLMhIucGFpcndpc2UudjEuRW1wdHlIABItCgpyZWdpc3RlcmVkGAsgASgLMhcucGFpcndpc2UudjEuUmVnaXN0ZXJlZEgAEjMKDWF1dGhlbnRpY2F0ZWQYDCABKAsyGi5wYWlyd2lzZS52MS5BdXRoZW50aWNhdGVkSAASKwoJY2hhbGxlbmdlGA0gASgLMhYucGFpcndpc2UudjEuQ2hhbGxlbmdlSAASLAoKbGlua190b2tlbhgOIAEoCzIWLnBhaXJ3aXNlLnYxLkxpbmtUb2tlbkgAEjQKDGxpbmtfcmVxdWVzdBgPIAEoCzIcLnBhaXJ3aXNlLnYxLkxpbmtSZXF1ZXN0SW5mb0gAEjMKDnByZV9rZXlfc3RhdHVzGBAgASgLMhkucGFpcndpc2UudjEuUHJlS2V5U3RhdHVzSAASJwoHYnVuZGxlcxgRIAEoCzIULnBhaXJ3aXNlLnYxLkJ1bmRsZXNIABIuCgtzZW5kX3Jlc3VsdBgSIAEoCzIXLnBhaXJ3aXNlLnYxLlNlbmRSZXN1bHRIABInCgdkZXZpY2VzGBMgASgLMhQucGFpcndpc2UudjEuRGV2aWNlc0gAEjYKD2FjY291bnRfZGV2aWNlcxgUIAEoCzIbLnBhaXJ3aXNlLnYxLkFjY291bnREZXZpY2VzSAASKQoIc2VjdXJpdHkYFSABKAsyFS5wYWlyd2lzZS52MS5TZWN1cml0eUgAEjAKDHNlY3VyaXR5X2xvZxgWIAEoCzIYLnBhaXJ3aXNlLnYxLlNlY3VyaXR5TG9nSABCCAoGcmVzdWx0IgcKBUVtcHR5InsKBUVycm9yEgwKBGNvZGUYASABKAkSDwoHbWVzc2FnZRgCIAEoCRItCghhY2NvdW50cxgDIAMoCzIbLnBhaXJ3aXNlLnYxLkFjY291bnREZXZpY2VzEhAKCHJldHJ5X2F0GAQgASgBEhIKCnRyaWVzX2xlZnQYBSABKA0iLQoKU2lnbmVkQm9keRIMCgRib2R5GAEgASgMEhEKCXNpZ25hdHVyZRgCIAEoDCJAChJEZXZpY2VJZGVudGl0eUtleXMSEwoLc2lnbmluZ19rZXkYASABKAwSFQoNYWdyZWVtZW50X2tleRgCIAEoDCJBCgxTaWduZWRQcmVLZXkSCgoCaWQYASABKA0SEgoKcHVibGljX2tleRgCIAEoDBIRCglzaWduYXR1cmUYAyABKAwiLwoNT25lVGltZVByZUtleRIKCgJpZBgBIAEoDRISCgpwdWJsaWNfa2V5GAIgASgMIqcBCgxQcmVLZXlVcGxvYWQSMQoOc2lnbmVkX3ByZV9rZXkYASABKAsyGS5wYWlyd2lzZS52MS5TaWduZWRQcmVLZXkSLQoKcHFfcHJlX2tleRgCIAEoCzIZLnBhaXJ3aXNlLnYxLlNpZ25lZFByZUtleRI1ChFvbmVfdGltZV9wcmVfa2V5cxgDIAMoCzIaLnBhaXJ3aXNlLnYxLk9uZVRpbWVQcmVLZXkiewoOQWNjb3VudERldmljZXMSEgoKYWNjb3VudF9pZBgBIAEoCRITCgthY2NvdW50X2tleRgCIAEoDBIsCgtkZXZpY2VfbGlzdBgDIAEoCzIXLnBhaXJ3aXNlLnYxLlNpZ25lZEJvZHkSEgoKZGV2aWNlX2lkcxgEIAMoCSJ7CglDaGFsbGVuZ2USDQoFbm9uY2UYASABKAwSEwoLc2VydmVyX3RpbWUYAiABKAESEgoKZXhwaXJlc19hdBgDIAEoARIYChBwcm90b2NvbF92ZXJzaW9uGAQgASgNEhwKFG1pbl9wcm90b2NvbF92ZXJzaW9uGAUgASgNIhIKEFJlcXVlc3RDaGFsbGVuZ2UidwoMQXV0aGVudGljYXRlEhIKCmFjY291bnRfaWQYASABKAkSEQoJZGV2aWNlX2lkGAIgASgJEhMKC2NsaWVudF90aW1lGAMgASgBEhEKCXNpZ25hdHVyZRgEIAEoDBIYChBwcm90b2NvbF92ZXJzaW9uGAUgASgNImgKDUF1dGhlbnRpY2F0ZWQSEwoLc2VydmVyX3RpbWUYASABKAESGQoRb25lX3RpbWVfcHJlX2tleXMYAiABKA0SJwoIc2VjdXJpdHkYAyABKAsyFS5wYWlyd2lzZS52MS5TZWN1cml0eSKWAgoIUmVnaXN0ZXISEAoIdXNlcm5hbWUYASABKAkSEwoLYWNjb3VudF9rZXkYAiABKAwSEQoJZGV2aWNlX2lkGAMgASgJEjEKCGlkZW50aXR5GAQgASgLMh8ucGFpcndpc2UudjEuRGV2aWNlSWRlbnRpdHlLZXlzEiwKC2RldmljZV9saXN0GAUgASgLMhcucGFpcndpc2UudjEuU2lnbmVkQm9keRIrCghwcmVfa2V5cxgGIAEoCzIZLnBhaXJ3aXNlLnYxLlByZUtleVVwbG9hZBITCgtpbnZpdGVfY29kZRgHIAEoCRITCgtkZXZpY2VfbmFtZRgIIAEoCRIYChBwcm90b2NvbF92ZXJzaW9uGAkgASgNIiAKClJlZ2lzdGVyZWQSEgoKYWNjb3VudF9pZBgBIAEoCSLGAQoPQ3JlYXRlTGlua1Rva2VuEhEKCWRldmljZV9pZBgBIAEoCRIxCghpZGVudGl0eRgCIAEoCzIfLnBhaXJ3aXNlLnYxLkRldmljZUlkZW50aXR5S2V5cxIrCghwcmVfa2V5cxgDIAEoCzIZLnBhaXJ3aXNlLnYxLlByZUtleVVwbG9hZBITCgtkZXZpY2VfbmFtZRgEIAEoCRIYChBwcm90b2NvbF92ZXJzaW9uGAUgASgNEhEKCXRlbXBvcmFyeRgGIAEoCCIuCglMaW5rVG9rZW4SDQoFdG9rZW4YASABKAwSEgoKZXhwaXJlc19hdBgCIAEoASIfCg5HZXRMaW5rUmVxdWVzdBINCgV0b2tlbhgBIAEoDCK1AQoPTGlua1JlcXVlc3RJbmZvEhMKC2RldmljZV9uYW1lGAEgASgJEhIKCnVzZXJfYWdlbnQYAiABKAkSEgoKaXBfYWRkcmVzcxgDIAEoCRISCgpjcmVhdGVkX2F0GAQgASgBEhIKCmV4cGlyZXNfYXQYBSABKAESFAoMc2FtZV9uZXR3b3JrGAYgASgIEhEKCXRlbXBvcmFyeRgHIAEoCBIUCgxwaW5fcmVxdWlyZWQYCCABKAgiowEKC0FwcHJvdmVMaW5rEg0KBXRva2VuGAEgASgMEiwKC2RldmljZV9saXN0GAIgASgLMhcucGFpcndpc2UudjEuU2lnbmVkQm9keRIzChJkZXZpY2VfY2VydGlmaWNhdGUYAyABKAsyFy5wYWlyd2lzZS52MS5TaWduZWRCb2R5EhUKDXNlYWxlZF9idW5kbGUYBCABKAwSCwoDcGluGAUgASgJIjkKDExpbmtBcHByb3ZlZBISCgphY2NvdW50X2lkGAEgASgJEhUKDXNlYWxlZF9idW5kbGUYAiABKAwiPAoNVXBsb2FkUHJlS2V5cxIrCghwcmVfa2V5cxgBIAEoCzIZLnBhaXJ3aXNlLnYxLlByZUtleVVwbG9hZCIpCgxQcmVLZXlTdGF0dXMSGQoRb25lX3RpbWVfcHJlX2tleXMYASABKA0iHwoKUHJlS2V5c0xvdxIRCglyZW1haW5pbmcYASABKA0iNgoMRmV0Y2hCdW5kbGVzEhIKCmFjY291bnRfaWQYASABKAkSEgoKZGV2aWNlX2lkcxgCIAMoCSInChFHZXRBY2NvdW50RGV2aWNlcxISCgphY2NvdW50X2lkGAEgASgJIuYBCgZCdW5kbGUSEQoJZGV2aWNlX2lkGAEgASgJEjEKCGlkZW50aXR5GAIgASgLMh8ucGFpcndpc2UudjEuRGV2aWNlSWRlbnRpdHlLZXlzEjEKDnNpZ25lZF9wcmVfa2V5GAMgASgLMhkucGFpcndpc2UudjEuU2lnbmVkUHJlS2V5Ei0KCnBxX3ByZV9rZXkYBCABKAsyGS5wYWlyd2lzZS52MS5TaWduZWRQcmVLZXkSNAoQb25lX3RpbWVfcHJlX2tleRgFIAEoCzIaLnBhaXJ3aXNlLnYxLk9uZVRpbWVQcmVLZXkiXQoHQnVuZGxlcxIsCgdhY2NvdW50GAEgASgLMhsucGFpcndpc2UudjEuQWNjb3VudERldmljZXMSJAoHYnVuZGxlcxgCIAMoCzITLnBhaXJ3aXNlLnYxLkJ1bmRsZSIuCghFbnZlbG9wZRIRCglkZXZpY2VfaWQYASABKAkSDwoHY29udGVudBgCIAEoDCJwCgtTZW5kTWVzc2FnZRIZChFjbGllbnRfbWVzc2FnZV9pZBgBIAEoDBIcChRyZWNpcGllbnRfYWNjb3VudF9pZBgCIAEoCRIoCgllbnZlbG9wZXMYAyADKAsyFS5wYWlyd2lzZS52MS5FbnZlbG9wZSI0CgpTZW5kUmVzdWx0EhMKC3NlcnZlcl90aW1lGAEgASgBEhEKCWR1cGxpY2F0ZRgCIAEoCCKFAQoHRGVsaXZlchILCgNzZXEYASABKAESEwoLc2VydmVyX3RpbWUYAiABKAESJwoHbWVzc2FnZRgDIAEoCzIULnBhaXJ3aXNlLnYxLk1lc3NhZ2VIABInCgdleHBpcmVkGAQgASgLMhQucGFpcndpc2UudjEuRXhwaXJlZEgAQgYKBGl0ZW0iagoHTWVzc2FnZRIZChFzZW5kZXJfYWNjb3VudF9pZBgBIAEoCRIYChBzZW5kZXJfZGV2aWNlX2lkGAIgASgJEhkKEWNsaWVudF9tZXNzYWdlX2lkGAMgASgMEg8KB2NvbnRlbnQYBCABKAwiXwoHRXhwaXJlZBIZChFjbGllbnRfbWVzc2FnZV9pZBgBIAEoDBIcChRyZWNpcGllbnRfYWNjb3VudF9pZBgCIAEoCRIbChNyZWNpcGllbnRfZGV2aWNlX2lkGAMgASgJIhgKCEFja0luYm94EgwKBHNlcXMYASADKAEirgEKCkRldmljZUluZm8SEQoJZGV2aWNlX2lkGAEgASgJEgwKBGtpbmQYAiABKAkSDAoEbmFtZRgDIAEoCRIRCglsaW5rZWRfYXQYBCABKAESFgoObGFzdF9hY3RpdmVfYXQYBSABKAESDgoGb25saW5lGAYgASgIEhEKCXRlbXBvcmFyeRgHIAEoCBISCgp1c2VyX2FnZW50GAggASgJEg8KB25ldHdvcmsYCSABKAkiDQoLTGlzdERldmljZXMiYQoHRGV2aWNlcxIoCgdkZXZpY2VzGAEgAygLMhcucGFpcndpc2UudjEuRGV2aWNlSW5mbxIsCgdhY2NvdW50GAIgASgLMhsucGFpcndpc2UudjEuQWNjb3VudERldmljZXMiTwoMUmVtb3ZlRGV2aWNlEhEKCWRldmljZV9pZBgBIAEoCRIsCgtkZXZpY2VfbGlzdBgCIAEoCzIXLnBhaXJ3aXNlLnYxLlNpZ25lZEJvZHkiCAoGTG9nT3V0IkAKEFVwZGF0ZURldmljZUxpc3QSLAoLZGV2aWNlX2xpc3QYASABKAsyFy5wYWlyd2lzZS52MS5TaWduZWRCb2R5IkEKEURldmljZUxpc3RDaGFuZ2VkEiwKB2FjY291bnQYASABKAsyGy5wYWlyd2lzZS52MS5BY2NvdW50RGV2aWNlcyIbCglMb2dnZWRPdXQSDgoGcmVhc29uGAEgASgJIjIKDURldmljZVJlbW92ZWQSEQoJZGV2aWNlX2lkGAEgASgJEg4KBnJlYXNvbhgCIAEoCSIGCgRQaW5nIi4KBlNldFBpbhITCgtjdXJyZW50X3BpbhgBIAEoCRIPCgduZXdfcGluGAIgASgJIhgKCVZlcmlmeVBpbhILCgNwaW4YASABKAkiDQoLR2V0U2VjdXJpdHkiPwoLU2V0UG9saWNpZXMSFQoNaW5hY3RpdmVfZGF5cxgBIAEoDRIZChFwaG9uZV91bnVzZWRfZGF5cxgCIAEoDSKiAgoIU2VjdXJpdHkSEwoLc2VydmVyX3RpbWUYASABKAESEwoLcGluX2VuYWJsZWQYAiABKAgSFwoPcGluX3JlbWluZGVyX2F0GAMgASgBEhQKDHBpbl9mYWlsdXJlcxgEIAEoDRIXCg9waW5fbmV4dF90cnlfYXQYBSABKAESGAoQcGluX2xvY2tlZF91bnRpbBgGIAEoARIVCg1pbmFjdGl2ZV9kYXlzGAcgASgNEhkKEXBob25lX3VudXNlZF9kYXlzGAggASgNEhwKFHBob25lX2xhc3RfYWN0aXZlX2F0GAkgASgBEhwKFGNvbXBhbmlvbnNfZXhwaXJlX2F0GAogASgBEhwKFHBob25lX3VudXNlZF93YXJuaW5nGAsgASgIIhAKDkdldFNlY3VyaXR5TG9nInEKDVNlY3VyaXR5RXZlbnQSCgoCYXQYASABKAESDAoEa2luZBgCIAEoCRIRCglkZXZpY2VfaWQYAyABKAkSEwoLZGV2aWNlX25hbWUYBCABKAkSDQoFYWN0b3IYBSABKAkSDwoHbmV0d29yaxgGIAEoCSI5CgtTZWN1cml0eUxvZxIqCgZldmVudHMYASADKAsyGi5wYWlyd2lzZS52MS5TZWN1cml0eUV2ZW50IkkKD1NlY3VyaXR5Q2hhbmdlZBInCghzZWN1cml0eRgBIAEoCzIVLnBhaXJ3aXNlLnYxLlNlY3VyaXR5Eg0KBWFsZXJ0GAIgASgJIrMBCgpMaW5rQnVuZGxlEhIKCmFjY291bnRfaWQYASABKAkSEwoLYWNjb3VudF9rZXkYAiABKAwSMwoSZGV2aWNlX2NlcnRpZmljYXRlGAMgASgLMhcucGFpcndpc2UudjEuU2lnbmVkQm9keRIsCgtkZXZpY2VfbGlzdBgEIAEoCzIXLnBhaXJ3aXNlLnYxLlNpZ25lZEJvZHkSGQoRcHJpbWFyeV9kZXZpY2VfaWQYBSABKAkihAEKBkxpbmtRchIOCgZvcmlnaW4YASABKAkSDQoFdG9rZW4YAiABKAwSFQoNZXBoZW1lcmFsX2tleRgDIAEoDBIRCglkZXZpY2VfaWQYBCABKAkSMQoIaWRlbnRpdHkYBSABKAsyHy5wYWlyd2lzZS52MS5EZXZpY2VJZGVudGl0eUtleXNiBnByb3RvMw");
 
 /**
  * Everything a device sends. A request carries a request_id the response echoes; frames that
@@ -131,6 +131,36 @@ export type ClientFrame = Message$1<"pairwise.v1.ClientFrame"> & {
      */
     value: GetAccountDevices;
     case: "getAccountDevices";
+  } | {
+    /**
+     * @generated from field: pairwise.v1.SetPin set_pin = 26;
+     */
+    value: SetPin;
+    case: "setPin";
+  } | {
+    /**
+     * @generated from field: pairwise.v1.VerifyPin verify_pin = 27;
+     */
+    value: VerifyPin;
+    case: "verifyPin";
+  } | {
+    /**
+     * @generated from field: pairwise.v1.GetSecurity get_security = 28;
+     */
+    value: GetSecurity;
+    case: "getSecurity";
+  } | {
+    /**
+     * @generated from field: pairwise.v1.SetPolicies set_policies = 29;
+     */
+    value: SetPolicies;
+    case: "setPolicies";
+  } | {
+    /**
+     * @generated from field: pairwise.v1.GetSecurityLog get_security_log = 30;
+     */
+    value: GetSecurityLog;
+    case: "getSecurityLog";
   } | { case: undefined; value?: undefined };
 };
 
@@ -198,6 +228,12 @@ export type ServerFrame = Message$1<"pairwise.v1.ServerFrame"> & {
      */
     value: DeviceRemoved;
     case: "deviceRemoved";
+  } | {
+    /**
+     * @generated from field: pairwise.v1.SecurityChanged security_changed = 9;
+     */
+    value: SecurityChanged;
+    case: "securityChanged";
   } | { case: undefined; value?: undefined };
 };
 
@@ -293,6 +329,18 @@ export type Response = Message$1<"pairwise.v1.Response"> & {
      */
     value: AccountDevices;
     case: "accountDevices";
+  } | {
+    /**
+     * @generated from field: pairwise.v1.Security security = 21;
+     */
+    value: Security;
+    case: "security";
+  } | {
+    /**
+     * @generated from field: pairwise.v1.SecurityLog security_log = 22;
+     */
+    value: SecurityLog;
+    case: "securityLog";
   } | { case: undefined; value?: undefined };
 };
 
@@ -338,6 +386,20 @@ export type Error = Message$1<"pairwise.v1.Error"> & {
    * @generated from field: repeated pairwise.v1.AccountDevices accounts = 3;
    */
   accounts: AccountDevices[];
+
+  /**
+   * With PIN_WRONG, PIN_RATE_LIMITED and PIN_LOCKED: when the next PIN try is allowed (0: now).
+   *
+   * @generated from field: double retry_at = 4;
+   */
+  retryAt: number;
+
+  /**
+   * With PIN_WRONG: wrong tries left before approvals are locked for an hour.
+   *
+   * @generated from field: uint32 tries_left = 5;
+   */
+  triesLeft: number;
 };
 
 /**
@@ -607,6 +669,13 @@ export type Authenticated = Message$1<"pairwise.v1.Authenticated"> & {
    * @generated from field: uint32 one_time_pre_keys = 2;
    */
   oneTimePreKeys: number;
+
+  /**
+   * The account's security state, so that every device can warn at once (SPEC EXPIRY-4).
+   *
+   * @generated from field: pairwise.v1.Security security = 3;
+   */
+  security?: Security | undefined;
 };
 
 /**
@@ -720,6 +789,14 @@ export type CreateLinkToken = Message$1<"pairwise.v1.CreateLinkToken"> & {
    * @generated from field: uint32 protocol_version = 5;
    */
   protocolVersion: number;
+
+  /**
+   * "Keep me signed in" unticked: the device is removed once its socket has been gone for 60 s
+   * (SPEC TEMP-1).
+   *
+   * @generated from field: bool temporary = 6;
+   */
+  temporary: boolean;
 };
 
 /**
@@ -798,6 +875,26 @@ export type LinkRequestInfo = Message$1<"pairwise.v1.LinkRequestInfo"> & {
    * @generated from field: double expires_at = 5;
    */
   expiresAt: number;
+
+  /**
+   * Whether the companion's address is on the primary's network (same IPv4 /24 or IPv6 /48, as
+   * the server sees both connections) (SPEC LINK-6).
+   *
+   * @generated from field: bool same_network = 6;
+   */
+  sameNetwork: boolean;
+
+  /**
+   * @generated from field: bool temporary = 7;
+   */
+  temporary: boolean;
+
+  /**
+   * Whether approving needs the two-step PIN (SPEC PIN-2).
+   *
+   * @generated from field: bool pin_required = 8;
+   */
+  pinRequired: boolean;
 };
 
 /**
@@ -830,6 +927,13 @@ export type ApproveLink = Message$1<"pairwise.v1.ApproveLink"> & {
    * @generated from field: bytes sealed_bundle = 4;
    */
   sealedBundle: Uint8Array;
+
+  /**
+   * The two-step PIN, when one is set (SPEC PIN-2). Checked against an Argon2id hash; never stored.
+   *
+   * @generated from field: string pin = 5;
+   */
+  pin: string;
 };
 
 /**
@@ -1250,6 +1354,27 @@ export type DeviceInfo = Message$1<"pairwise.v1.DeviceInfo"> & {
    * @generated from field: bool online = 6;
    */
   online: boolean;
+
+  /**
+   * A temporary session (SPEC TEMP-1).
+   *
+   * @generated from field: bool temporary = 7;
+   */
+  temporary: boolean;
+
+  /**
+   * The browser's User-Agent when it was linked.
+   *
+   * @generated from field: string user_agent = 8;
+   */
+  userAgent: string;
+
+  /**
+   * The network it was linked from, coarsened: "203.0.113.0/24" or "2001:db8:1::/48" (SPEC SECLOG-2).
+   *
+   * @generated from field: string network = 9;
+   */
+  network: string;
 };
 
 /**
@@ -1428,6 +1553,281 @@ export const PingSchema: GenMessage<Ping> = /*@__PURE__*/
   messageDesc(file_pairwise_v1_wire, 46);
 
 /**
+ * From the primary: turn the PIN on (current_pin empty), change it, or turn it off (new_pin
+ * empty). Changing and turning off need the current PIN. PINs are 6 digits.
+ *
+ * @generated from message pairwise.v1.SetPin
+ */
+export type SetPin = Message$1<"pairwise.v1.SetPin"> & {
+  /**
+   * @generated from field: string current_pin = 1;
+   */
+  currentPin: string;
+
+  /**
+   * @generated from field: string new_pin = 2;
+   */
+  newPin: string;
+};
+
+/**
+ * Describes the message pairwise.v1.SetPin.
+ * Use `create(SetPinSchema)` to create a new message.
+ */
+export const SetPinSchema: GenMessage<SetPin> = /*@__PURE__*/
+  messageDesc(file_pairwise_v1_wire, 47);
+
+/**
+ * From the primary: the periodic reminder. A right answer moves the reminder schedule on.
+ *
+ * @generated from message pairwise.v1.VerifyPin
+ */
+export type VerifyPin = Message$1<"pairwise.v1.VerifyPin"> & {
+  /**
+   * @generated from field: string pin = 1;
+   */
+  pin: string;
+};
+
+/**
+ * Describes the message pairwise.v1.VerifyPin.
+ * Use `create(VerifyPinSchema)` to create a new message.
+ */
+export const VerifyPinSchema: GenMessage<VerifyPin> = /*@__PURE__*/
+  messageDesc(file_pairwise_v1_wire, 48);
+
+/**
+ * @generated from message pairwise.v1.GetSecurity
+ */
+export type GetSecurity = Message$1<"pairwise.v1.GetSecurity"> & {
+};
+
+/**
+ * Describes the message pairwise.v1.GetSecurity.
+ * Use `create(GetSecuritySchema)` to create a new message.
+ */
+export const GetSecuritySchema: GenMessage<GetSecurity> = /*@__PURE__*/
+  messageDesc(file_pairwise_v1_wire, 49);
+
+/**
+ * From the primary: the expiry policies (SPEC EXPIRY-1, EXPIRY-2).
+ *
+ * @generated from message pairwise.v1.SetPolicies
+ */
+export type SetPolicies = Message$1<"pairwise.v1.SetPolicies"> & {
+  /**
+   * Log out companions inactive for this many days: 1, 7, 30 or 90.
+   *
+   * @generated from field: uint32 inactive_days = 1;
+   */
+  inactiveDays: number;
+
+  /**
+   * Log out every companion when the primary is not used for this many days: 14, 30, or 0 (never).
+   *
+   * @generated from field: uint32 phone_unused_days = 2;
+   */
+  phoneUnusedDays: number;
+};
+
+/**
+ * Describes the message pairwise.v1.SetPolicies.
+ * Use `create(SetPoliciesSchema)` to create a new message.
+ */
+export const SetPoliciesSchema: GenMessage<SetPolicies> = /*@__PURE__*/
+  messageDesc(file_pairwise_v1_wire, 50);
+
+/**
+ * An account's security state, as every device of it may see it.
+ *
+ * @generated from message pairwise.v1.Security
+ */
+export type Security = Message$1<"pairwise.v1.Security"> & {
+  /**
+   * @generated from field: double server_time = 1;
+   */
+  serverTime: number;
+
+  /**
+   * @generated from field: bool pin_enabled = 2;
+   */
+  pinEnabled: boolean;
+
+  /**
+   * When the phone should ask for the PIN so it is not forgotten (0: no PIN).
+   *
+   * @generated from field: double pin_reminder_at = 3;
+   */
+  pinReminderAt: number;
+
+  /**
+   * Consecutive wrong PINs.
+   *
+   * @generated from field: uint32 pin_failures = 4;
+   */
+  pinFailures: number;
+
+  /**
+   * No PIN is checked before this time (growing delays after 5 wrong ones; 0: now).
+   *
+   * @generated from field: double pin_next_try_at = 5;
+   */
+  pinNextTryAt: number;
+
+  /**
+   * Link approvals are locked until this time after 10 wrong PINs (0: not locked).
+   *
+   * @generated from field: double pin_locked_until = 6;
+   */
+  pinLockedUntil: number;
+
+  /**
+   * @generated from field: uint32 inactive_days = 7;
+   */
+  inactiveDays: number;
+
+  /**
+   * @generated from field: uint32 phone_unused_days = 8;
+   */
+  phoneUnusedDays: number;
+
+  /**
+   * When the primary was last used (minute resolution).
+   *
+   * @generated from field: double phone_last_active_at = 9;
+   */
+  phoneLastActiveAt: number;
+
+  /**
+   * When every companion will be logged out unless the phone is used (0: never).
+   *
+   * @generated from field: double companions_expire_at = 10;
+   */
+  companionsExpireAt: number;
+
+  /**
+   * Whether devices should show the "phone not used" warning now (from day 10).
+   *
+   * @generated from field: bool phone_unused_warning = 11;
+   */
+  phoneUnusedWarning: boolean;
+};
+
+/**
+ * Describes the message pairwise.v1.Security.
+ * Use `create(SecuritySchema)` to create a new message.
+ */
+export const SecuritySchema: GenMessage<Security> = /*@__PURE__*/
+  messageDesc(file_pairwise_v1_wire, 51);
+
+/**
+ * @generated from message pairwise.v1.GetSecurityLog
+ */
+export type GetSecurityLog = Message$1<"pairwise.v1.GetSecurityLog"> & {
+};
+
+/**
+ * Describes the message pairwise.v1.GetSecurityLog.
+ * Use `create(GetSecurityLogSchema)` to create a new message.
+ */
+export const GetSecurityLogSchema: GenMessage<GetSecurityLog> = /*@__PURE__*/
+  messageDesc(file_pairwise_v1_wire, 52);
+
+/**
+ * @generated from message pairwise.v1.SecurityEvent
+ */
+export type SecurityEvent = Message$1<"pairwise.v1.SecurityEvent"> & {
+  /**
+   * @generated from field: double at = 1;
+   */
+  at: number;
+
+  /**
+   * "device-linked", "device-removed", "pin-enabled", "pin-changed", "pin-disabled",
+   * "pin-failed", "pin-locked", "policies-changed".
+   *
+   * @generated from field: string kind = 2;
+   */
+  kind: string;
+
+  /**
+   * @generated from field: string device_id = 3;
+   */
+  deviceId: string;
+
+  /**
+   * @generated from field: string device_name = 4;
+   */
+  deviceName: string;
+
+  /**
+   * With "device-removed", who removed it: "phone", "device" (its own log out), "expiry",
+   * "phone-unused" or "temporary" (its tab closed).
+   *
+   * @generated from field: string actor = 5;
+   */
+  actor: string;
+
+  /**
+   * The network the event came from, coarsened as in DeviceInfo.network.
+   *
+   * @generated from field: string network = 6;
+   */
+  network: string;
+};
+
+/**
+ * Describes the message pairwise.v1.SecurityEvent.
+ * Use `create(SecurityEventSchema)` to create a new message.
+ */
+export const SecurityEventSchema: GenMessage<SecurityEvent> = /*@__PURE__*/
+  messageDesc(file_pairwise_v1_wire, 53);
+
+/**
+ * @generated from message pairwise.v1.SecurityLog
+ */
+export type SecurityLog = Message$1<"pairwise.v1.SecurityLog"> & {
+  /**
+   * Newest first.
+   *
+   * @generated from field: repeated pairwise.v1.SecurityEvent events = 1;
+   */
+  events: SecurityEvent[];
+};
+
+/**
+ * Describes the message pairwise.v1.SecurityLog.
+ * Use `create(SecurityLogSchema)` to create a new message.
+ */
+export const SecurityLogSchema: GenMessage<SecurityLog> = /*@__PURE__*/
+  messageDesc(file_pairwise_v1_wire, 54);
+
+/**
+ * Pushed to every device of the account when its security state changes. `alert` is set when the
+ * change needs the user's attention: "pin-locked".
+ *
+ * @generated from message pairwise.v1.SecurityChanged
+ */
+export type SecurityChanged = Message$1<"pairwise.v1.SecurityChanged"> & {
+  /**
+   * @generated from field: pairwise.v1.Security security = 1;
+   */
+  security?: Security | undefined;
+
+  /**
+   * @generated from field: string alert = 2;
+   */
+  alert: string;
+};
+
+/**
+ * Describes the message pairwise.v1.SecurityChanged.
+ * Use `create(SecurityChangedSchema)` to create a new message.
+ */
+export const SecurityChangedSchema: GenMessage<SecurityChanged> = /*@__PURE__*/
+  messageDesc(file_pairwise_v1_wire, 55);
+
+/**
  * What the primary seals to a companion it links (SPEC LINKBUNDLE-1): encrypted end to end,
  * the server relays it without being able to read or change it.
  *
@@ -1465,7 +1865,7 @@ export type LinkBundle = Message$1<"pairwise.v1.LinkBundle"> & {
  * Use `create(LinkBundleSchema)` to create a new message.
  */
 export const LinkBundleSchema: GenMessage<LinkBundle> = /*@__PURE__*/
-  messageDesc(file_pairwise_v1_wire, 47);
+  messageDesc(file_pairwise_v1_wire, 56);
 
 /**
  * What a companion's link QR code carries, base64url-encoded after "pairwise-link:1:". The phone
@@ -1505,5 +1905,5 @@ export type LinkQr = Message$1<"pairwise.v1.LinkQr"> & {
  * Use `create(LinkQrSchema)` to create a new message.
  */
 export const LinkQrSchema: GenMessage<LinkQr> = /*@__PURE__*/
-  messageDesc(file_pairwise_v1_wire, 48);
+  messageDesc(file_pairwise_v1_wire, 57);
 
