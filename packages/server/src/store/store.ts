@@ -303,6 +303,11 @@ export interface Store {
 
   /** Sets or clears when a temporary device's last socket closed (no-op for other devices). */
   setDisconnectedAt(deviceId: string, at: number | null): Promise<void>;
+  /**
+   * Marks every temporary device that has no disconnectedAt as disconnected at `at`: a node that
+   * starts holds no sockets, so devices it served before a crash start their minute now.
+   */
+  markTemporaryDevicesDisconnected(at: number): Promise<void>;
   /** Temporary devices whose last socket closed before `before`. */
   listGoneTemporaryDevices(before: number): Promise<DeviceRow[]>;
   /** Companions whose lastActiveAt is older than their account's inactiveDays allow at `now`. */
