@@ -8,9 +8,10 @@ import { join } from 'node:path';
 import fastifyStatic from '@fastify/static';
 import websocket from '@fastify/websocket';
 import { MAX_FRAME_BYTES } from '@pairwise/protocol/limits';
-import { MIN_PROTOCOL_VERSION, PROTOCOL_VERSION } from '@pairwise/protocol/version';
+import { PROTOCOL_VERSION } from '@pairwise/protocol/version';
 import type { WebSocket } from 'ws';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { readAssetManifest } from './asset-manifest.js';
 import { InProcessBus } from './bus/in-process-bus.js';
 import type { Bus } from './bus/bus.js';
 import { AdjustableClock, systemClock, type Clock } from './clock.js';
@@ -18,6 +19,7 @@ import type { Config } from './config.js';
 import type { ServerContext } from './context.js';
 import type { Store } from './store/store.js';
 import { registerHttpLogOut } from './http-log-out.js';
+import { registerSecurityHeaders } from './security-headers.js';
 import { startSweeper, sweep } from './sweeper.js';
 import { Connection } from './ws/connection.js';
 import { Hub } from './ws/hub.js';
@@ -60,6 +62,8 @@ export async function createServer(parts: ServerParts): Promise<PairwiseServer> 
   const clock = parts.clock ?? (config.testClock ? new AdjustableClock() : systemClock);
   const context: ServerContext = { config, store, bus, clock, hub, log: app.log };
   hub.attach(context);
+  // First, so that every route and plugin registered below answers with them (HEADERS-1).
+  registerSecurityHeaders(app, config.publicOrigin);
 
   await app.register(websocket, { options: { maxPayload: MAX_FRAME_BYTES } });
 
@@ -96,7 +100,21 @@ export async function createServer(parts: ServerParts): Promise<PairwiseServer> 
   });
 
   registerHttpLogOut(app, context);
-  app.get('/api/version', () => ({ protocolVersion: PROTOCOL_VERSION, minProtocolVersion: MIN_PROTOCOL_VERSION }));
+  // The built app's manifest, read once: the files do not change under a running server (SRI-2).
+  const assets = readAssetManifest(config.webRoot);
+  if ('problem' in assets && config.webRoot !== null && existsSync(join(config.webRoot, 'index.html'))) {
+    app.log.warn({ problem: assets.problem }, 'the web app has no usable asset manifest');
+  }
+  app.get('/api/version', () => ({
+    protocolVersion: PROTOCOL_VERSION,
+    minProtocolVersion: config.minProtocolVersion,
+    appBuild: 'manifest' in assets ? assets.manifest.build : null,
+  }));
+  app.get('/api/assets', (_request, reply) => {
+    if ('manifest' in assets) return assets.manifest;
+    reply.code(404);
+    return { code: 'NO_BUILT_APP', message: assets.problem };
+  });
   app.get('/api/health', () => ({ ok: true }));
   await registerWebApp(app, config.webRoot);
   if (clock instanceof AdjustableClock && config.testClock) {

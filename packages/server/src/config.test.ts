@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { MIN_PROTOCOL_VERSION, PROTOCOL_VERSION } from '@pairwise/protocol/version';
 import { ConfigError, parseConfig } from './config.js';
 
 describe('[OPS-1] configuration', () => {
@@ -61,5 +62,32 @@ describe('[OPS-1] configuration', () => {
       maxCompanions: 2,
       logLevel: 'warn',
     });
+  });
+});
+
+describe('[VERSION-2] MIN_PROTOCOL_VERSION', () => {
+  it('defaults to the built-in minimum and may raise it up to the server’s own version', () => {
+    expect(parseConfig({}).minProtocolVersion).toBe(MIN_PROTOCOL_VERSION);
+    expect(parseConfig({ MIN_PROTOCOL_VERSION: String(PROTOCOL_VERSION) }).minProtocolVersion).toBe(PROTOCOL_VERSION);
+  });
+
+  it.each([
+    String(MIN_PROTOCOL_VERSION - 1),
+    String(PROTOCOL_VERSION + 1),
+    '1.5',
+    'two',
+    '-1',
+    '1e0',
+  ])('refuses %s with a message naming MIN_PROTOCOL_VERSION', (value) => {
+    expect(() => parseConfig({ MIN_PROTOCOL_VERSION: value })).toThrow(ConfigError);
+    expect(() => parseConfig({ MIN_PROTOCOL_VERSION: value })).toThrow(/^MIN_PROTOCOL_VERSION /);
+  });
+
+  it('goes one above the server’s version only under the test hook', () => {
+    const ahead = String(PROTOCOL_VERSION + 1);
+    expect(parseConfig({ MIN_PROTOCOL_VERSION: ahead, PAIRWISE_TEST_VERSION_AHEAD: '1' }).minProtocolVersion).toBe(PROTOCOL_VERSION + 1);
+    expect(() => parseConfig({ MIN_PROTOCOL_VERSION: String(PROTOCOL_VERSION + 2), PAIRWISE_TEST_VERSION_AHEAD: '1' })).toThrow(
+      /MIN_PROTOCOL_VERSION/,
+    );
   });
 });

@@ -7,6 +7,7 @@
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { DEFAULT_MAX_COMPANIONS } from '@pairwise/protocol/limits';
+import { MIN_PROTOCOL_VERSION, PROTOCOL_VERSION } from '@pairwise/protocol/version';
 
 /** Who may create accounts. */
 export const RegistrationMode = { Open: 'open', Invite: 'invite' } as const;
@@ -28,6 +29,11 @@ export interface Config {
   readonly inviteCodes: readonly string[];
   readonly maxCompanions: number;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'silent';
+  /**
+   * The oldest protocol version a client may speak (SPEC VERSION-2): the built-in minimum unless
+   * the operator raised it to refuse older apps.
+   */
+  readonly minProtocolVersion: number;
   /** Where the built web app is; served at "/" when it holds an index.html. */
   readonly webRoot: string | null;
   /**
@@ -50,6 +56,26 @@ function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: nu
   const value = Number(raw);
   if (!Number.isInteger(value) || value < min || value > max) {
     throw new ConfigError(`${name} must be a whole number from ${min} to ${max}, got "${raw}"`);
+  }
+  return value;
+}
+
+/**
+ * MIN_PROTOCOL_VERSION: an operator may only raise the built-in minimum, and never above the
+ * version this server speaks (no client could connect). The test hook PAIRWISE_TEST_VERSION_AHEAD=1
+ * allows one above it, so that tests can watch today's clients being refused as they would be by
+ * a newer server; never set it in production.
+ */
+function minProtocolVersion(env: NodeJS.ProcessEnv): number {
+  const raw = env.MIN_PROTOCOL_VERSION?.trim();
+  if (raw === undefined || raw === '') return MIN_PROTOCOL_VERSION;
+  const highest = PROTOCOL_VERSION + (env.PAIRWISE_TEST_VERSION_AHEAD === '1' ? 1 : 0);
+  const value = Number(raw);
+  if (!/^\d+$/.test(raw) || !Number.isSafeInteger(value) || value < MIN_PROTOCOL_VERSION || value > highest) {
+    throw new ConfigError(
+      `MIN_PROTOCOL_VERSION must be a whole number from ${MIN_PROTOCOL_VERSION} (the built-in minimum) to ${highest} ` +
+        `(the protocol version this server speaks), got "${env.MIN_PROTOCOL_VERSION}"`,
+    );
   }
   return value;
 }
@@ -120,6 +146,7 @@ export function parseConfig(env: NodeJS.ProcessEnv, cwd: string = process.cwd())
     inviteCodes: Object.freeze(inviteCodes),
     maxCompanions: integer(env, 'MAX_COMPANIONS', DEFAULT_MAX_COMPANIONS, 1, 16),
     logLevel,
+    minProtocolVersion: minProtocolVersion(env),
     // The built web app; by default where `npm run build` puts it, relative to the working directory.
     webRoot: resolve(cwd, env.WEB_ROOT?.trim() || 'apps/web/dist'),
     testClock: env.PAIRWISE_TEST_CLOCK === '1',

@@ -25,7 +25,7 @@ function inviteAccepted(config: Config, code: string): boolean {
 export async function register(connection: Connection, body: Register): Promise<ResponseResult> {
   const { ctx } = connection;
   if (connection.device !== null) throw new ProtocolError('ALREADY_AUTHENTICATED');
-  requireSupportedVersion(body.protocolVersion);
+  requireSupportedVersion(body.protocolVersion, ctx.config);
   if (!isUsername(body.username)) throw new ProtocolError('USERNAME_INVALID');
   if (!inviteAccepted(ctx.config, body.inviteCode)) {
     throw new ProtocolError(ctx.config.registration === RegistrationMode.Invite && body.inviteCode === '' ? 'REGISTRATION_CLOSED' : 'INVITE_INVALID');

@@ -18,7 +18,7 @@ export function requestChallenge(connection: Connection, _body: RequestChallenge
 export async function authenticate(connection: Connection, body: Authenticate): Promise<ResponseResult> {
   const { ctx } = connection;
   if (connection.device !== null) throw new ProtocolError('ALREADY_AUTHENTICATED');
-  requireSupportedVersion(body.protocolVersion);
+  requireSupportedVersion(body.protocolVersion, ctx.config);
   check(body.accountId.length > 0, 'account_id');
   deviceId(body.deviceId);
   const signature = bytesOf(body.signature, 64, 'signature');

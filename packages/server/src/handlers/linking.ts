@@ -27,7 +27,7 @@ const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex');
 export async function createLinkToken(connection: Connection, body: CreateLinkToken): Promise<ResponseResult> {
   const { ctx } = connection;
   if (connection.device !== null) throw new ProtocolError('ALREADY_AUTHENTICATED');
-  requireSupportedVersion(body.protocolVersion);
+  requireSupportedVersion(body.protocolVersion, ctx.config);
   if (connection.linkTokensIssued >= MAX_LINK_TOKENS_PER_CONNECTION) throw new ProtocolError('TOO_MANY_LINK_TOKENS');
   const id = deviceId(body.deviceId);
   const identity = identityKeys(body.identity);

@@ -10,7 +10,7 @@ import type { MessageInitShape } from '@bufbuild/protobuf';
 import { ProtocolError, WireError } from '@pairwise/protocol/errors';
 import { decodeClientFrame, encodeServerFrame } from '@pairwise/protocol/frames';
 import { CHALLENGE_TTL_MS, RATE_LIMIT_BURST, RATE_LIMIT_PER_SECOND } from '@pairwise/protocol/limits';
-import { MIN_PROTOCOL_VERSION, PROTOCOL_VERSION } from '@pairwise/protocol/version';
+import { PROTOCOL_VERSION } from '@pairwise/protocol/version';
 import type { ResponseSchema, ServerFrameSchema } from '@pairwise/protocol/wire';
 import type { WebSocket } from 'ws';
 import type { ServerContext } from '../context.js';
@@ -73,7 +73,7 @@ export class Connection {
       serverTime: now,
       expiresAt: this.challenge.expiresAt,
       protocolVersion: PROTOCOL_VERSION,
-      minProtocolVersion: MIN_PROTOCOL_VERSION,
+      minProtocolVersion: this.ctx.config.minProtocolVersion,
     };
   }
 
