@@ -18,6 +18,10 @@ export const DOMAIN = {
   ratchetRoot: 'Pairwise/v1/ratchet-root',
   ratchetMessage: 'Pairwise/v1/ratchet-message',
   linkBundle: 'Pairwise/v1/link-bundle',
+  /** A record of a companion's locked history, sealed to its history key. */
+  historyRecord: 'Pairwise/v1/history-record',
+  /** The history private key wrapped under the key derived from the app-lock passcode. */
+  historyKeyWrap: 'Pairwise/v1/history-key-wrap',
   safetyNumber: 'Pairwise/v1/safety-number',
   /** PQXDH section 2.2 asks for an info string naming the curve, hash and KEM. */
   pqxdhInfo: 'Pairwise_PQXDH_CURVE25519_SHA-256_ML-KEM-768',

@@ -8,19 +8,16 @@
  *
  * The context is also the AEAD's associated data, so a bundle made for one link token or one
  * server origin opens nowhere else (SPEC LINK-*), and the relaying server, which knows the token
- * but not the companion's private key, can neither read nor forge it.
+ * but not the companion's private key, can neither read nor forge it. The mechanism is the
+ * generic sealed box (sealed-box.ts); these bytes are what it produces for the link's binding.
  * @module
  */
-import { wipe } from './bytes.js';
 import { DOMAIN } from './domains.js';
 import { ByteWriter } from './encoding.js';
-import { assertBytes, InvalidPeerKeyError } from './errors.js';
-import { aesGcmDecrypt, aesGcmEncrypt, importAesGcmKey } from './aes-gcm.js';
-import { hkdfSha256 } from './hkdf.js';
-import { generateX25519KeyPair, x25519, type X25519KeyPair } from './x25519.js';
+import { assertBytes } from './errors.js';
+import { openSealedBox, sealToPublicKey } from './sealed-box.js';
+import type { X25519KeyPair } from './x25519.js';
 
-const LINK_BUNDLE_VERSION = 1;
-const ZERO_SALT = new Uint8Array(32);
 /** Largest bundle accepted, a guard against absurd inputs (a bundle is a few kilobytes). */
 export const MAX_LINK_BUNDLE_BYTES = 256 * 1024;
 
@@ -32,25 +29,11 @@ export interface LinkBinding {
   readonly origin: string;
 }
 
-function context(binding: LinkBinding, companionKey: Uint8Array, phoneKey: Uint8Array): Uint8Array {
+/** label || token || origin: the sealed box appends both public keys to make the context above. */
+function bindingBytes(binding: LinkBinding): Uint8Array {
   assertBytes(binding.token, 'token');
   if (typeof binding.origin !== 'string' || binding.origin.length === 0) throw new TypeError('origin must be a non-empty string');
-  return new ByteWriter()
-    .string(DOMAIN.linkBundle)
-    .bytes(binding.token)
-    .string(binding.origin)
-    .fixed(companionKey, 32)
-    .fixed(phoneKey, 32)
-    .finish();
-}
-
-async function cipherFor(shared: Uint8Array, info: Uint8Array) {
-  const material = await hkdfSha256(shared, ZERO_SALT, info, 44);
-  wipe(shared);
-  const key = await importAesGcmKey(material.subarray(0, 32));
-  const nonce = material.slice(32);
-  wipe(material);
-  return { key, nonce };
+  return new ByteWriter().string(DOMAIN.linkBundle).bytes(binding.token).string(binding.origin).finish();
 }
 
 /**
@@ -65,11 +48,7 @@ export async function sealLinkBundle(
   assertBytes(companionEphemeralKey, 'companionEphemeralKey', 32);
   assertBytes(plaintext, 'plaintext');
   if (plaintext.length > MAX_LINK_BUNDLE_BYTES - 64) throw new RangeError('plaintext is too large for a link bundle');
-  const phone = await generateX25519KeyPair();
-  const info = context(binding, companionEphemeralKey, phone.publicKey);
-  const { key, nonce } = await cipherFor(await x25519(phone.privateKey, companionEphemeralKey), info);
-  const ciphertext = await aesGcmEncrypt(key, nonce, plaintext, info);
-  return new ByteWriter().u8(LINK_BUNDLE_VERSION).fixed(phone.publicKey, 32).fixed(ciphertext, ciphertext.length).finish();
+  return sealToPublicKey(companionEphemeralKey, bindingBytes(binding), plaintext);
 }
 
 /**
@@ -82,14 +61,6 @@ export async function openLinkBundle(
   sealed: Uint8Array,
 ): Promise<Uint8Array | null> {
   assertBytes(sealed, 'sealed');
-  if (sealed.length < 1 + 32 + 16 || sealed.length > MAX_LINK_BUNDLE_BYTES || sealed[0] !== LINK_BUNDLE_VERSION) return null;
-  const phoneKey = sealed.slice(1, 33);
-  const info = context(binding, companionEphemeral.publicKey, phoneKey);
-  try {
-    const { key, nonce } = await cipherFor(await x25519(companionEphemeral.privateKey, phoneKey), info);
-    return await aesGcmDecrypt(key, nonce, sealed.subarray(33), info);
-  } catch (error) {
-    if (error instanceof InvalidPeerKeyError) return null;
-    throw error;
-  }
+  if (sealed.length > MAX_LINK_BUNDLE_BYTES) return null;
+  return openSealedBox(companionEphemeral, bindingBytes(binding), sealed);
 }

@@ -25,7 +25,7 @@ export interface CryptoKeyPair {
 /** Bytes in any of the forms WebCrypto accepts. */
 export type BufferSource = ArrayBuffer | ArrayBufferView;
 
-type AlgorithmName = 'X25519' | 'Ed25519' | 'HKDF' | 'AES-GCM';
+type AlgorithmName = 'X25519' | 'Ed25519' | 'HKDF' | 'AES-GCM' | 'PBKDF2';
 type Algorithm =
   | AlgorithmName
   | { readonly name: AlgorithmName }
@@ -38,6 +38,12 @@ type Algorithm =
       readonly info: BufferSource;
     }
   | { readonly name: 'AES-GCM'; readonly length: 128 | 256 }
+  | {
+      readonly name: 'PBKDF2';
+      readonly hash: 'SHA-256';
+      readonly salt: BufferSource;
+      readonly iterations: number;
+    }
   | {
       readonly name: 'AES-GCM';
       readonly iv: BufferSource;
@@ -57,6 +63,23 @@ export interface SubtleCrypto {
   ): Promise<CryptoKey>;
   exportKey(format: 'raw', key: CryptoKey): Promise<ArrayBuffer>;
   deriveBits(algorithm: Algorithm, baseKey: CryptoKey, length: number): Promise<ArrayBuffer>;
+  deriveKey(
+    algorithm: Algorithm,
+    baseKey: CryptoKey,
+    derivedKeyType: Algorithm,
+    extractable: boolean,
+    usages: readonly string[],
+  ): Promise<CryptoKey>;
+  wrapKey(format: 'pkcs8', key: CryptoKey, wrappingKey: CryptoKey, wrapAlgorithm: Algorithm): Promise<ArrayBuffer>;
+  unwrapKey(
+    format: 'pkcs8',
+    wrappedKey: BufferSource,
+    unwrappingKey: CryptoKey,
+    unwrapAlgorithm: Algorithm,
+    unwrappedKeyAlgorithm: Algorithm,
+    extractable: boolean,
+    usages: readonly string[],
+  ): Promise<CryptoKey>;
   sign(algorithm: Algorithm, key: CryptoKey, data: BufferSource): Promise<ArrayBuffer>;
   verify(algorithm: Algorithm, key: CryptoKey, signature: BufferSource, data: BufferSource): Promise<boolean>;
   encrypt(algorithm: Algorithm, key: CryptoKey, data: BufferSource): Promise<ArrayBuffer>;
