@@ -20,6 +20,12 @@ export type Int8 = ColumnType<number | string | bigint, number, number>;
 /** An int8 the database assigns (the inbox seq). */
 export type GeneratedInt8 = ColumnType<number | string | bigint, never, never>;
 
+/**
+ * A 0/1 flag. Integers rather than booleans: better-sqlite3 cannot bind a boolean, and one
+ * representation in both databases keeps the queries the same.
+ */
+export type Flag = number;
+
 /** Drivers hand back Node Buffers (a Uint8Array subclass); rows.ts copies them into plain Uint8Arrays. */
 export type Bytes = Uint8Array;
 
@@ -43,6 +49,12 @@ export interface DevicesTable {
   name: string;
   linked_at: Int8;
   last_active_at: Int8;
+  /** Added by 0002: 1 for a temporary session. */
+  temporary: Flag;
+  user_agent: string;
+  network: string;
+  /** Only ever set on temporary devices. */
+  disconnected_at: Int8 | null;
 }
 
 /** `signed_prekeys`: one row per device; either key may still be missing (null columns). */
@@ -71,6 +83,8 @@ export interface PendingLinksTable {
   ip_address: string;
   user_agent: string;
   device_name: string;
+  /** Added by 0002. */
+  temporary: Flag;
   device_id: string;
   signing_key: Bytes;
   agreement_key: Bytes;
@@ -107,6 +121,32 @@ export interface ContactsTable {
   peer_account_id: string;
 }
 
+/** `account_security`: one row per account (made with it), its PIN state and expiry policies. */
+export interface AccountSecurityTable {
+  account_id: string;
+  pin_hash: string | null;
+  pin_failures: number;
+  pin_next_try_at: Int8;
+  pin_locked_until: Int8;
+  pin_reminder_stage: number;
+  pin_reminder_since: Int8;
+  inactive_days: number;
+  phone_unused_days: number;
+  phone_warning_sent_at: Int8;
+}
+
+/** `security_events`: each account's security log; `seq` orders events of the same time. */
+export interface SecurityEventsTable {
+  seq: GeneratedInt8;
+  account_id: string;
+  at: Int8;
+  kind: string;
+  device_id: string;
+  device_name: string;
+  actor: string;
+  network: string;
+}
+
 /** Every table of the store. */
 export interface Database {
   accounts: AccountsTable;
@@ -117,4 +157,6 @@ export interface Database {
   inbox: InboxTable;
   sent_messages: SentMessagesTable;
   contacts: ContactsTable;
+  account_security: AccountSecurityTable;
+  security_events: SecurityEventsTable;
 }

@@ -16,12 +16,33 @@
  * - a one-time prekey is taken with FOR UPDATE SKIP LOCKED, so concurrent takers get different ones.
  * @module
  */
-import { sql, type Kysely, type Transaction } from 'kysely';
-import type { Database, DialectKind } from './database.js';
+import {
+  DAY_MS,
+  DEFAULT_INACTIVE_DAYS,
+  DEFAULT_PHONE_UNUSED_DAYS,
+  PHONE_UNUSED_WARNING_DAYS,
+  SECURITY_LOG_MAX_EVENTS,
+} from '@pairwise/protocol/limits';
+import { sql, type Expression, type Kysely, type Transaction, type Updateable } from 'kysely';
+import type { AccountSecurityTable, Database, DialectKind } from './database.js';
 import { decodePreKeyUpload, encodePreKeyUpload } from './pre-key-upload-codec.js';
-import { DeviceKinds, InboxKind, bytes, int, toAccountRow, toDeviceRow, toInboxRow, toSignedPreKeys } from './rows.js';
+import {
+  DeviceKinds,
+  InboxKind,
+  bytes,
+  int,
+  toAccountRow,
+  toDeviceRow,
+  toFlag,
+  toInboxRow,
+  toPendingLinkRow,
+  toSecurityEventRow,
+  toSecurityRow,
+  toSignedPreKeys,
+} from './rows.js';
 import type {
   AccountRow,
+  AccountSecurityRow,
   BundleRow,
   DeviceRow,
   EnqueueInput,
@@ -33,6 +54,8 @@ import type {
   OneTimePreKeyRow,
   PendingLinkRow,
   PreKeyUploadRow,
+  SecurityEventRow,
+  SecurityPatch,
   Store,
 } from './store.js';
 
@@ -116,6 +139,21 @@ export class KyselyStore implements Store {
         .returning('account_id')
         .executeTakeFirst();
       if (created === undefined) return 'username-taken';
+      await trx
+        .insertInto('account_security')
+        .values({
+          account_id: account.accountId,
+          pin_hash: null,
+          pin_failures: 0,
+          pin_next_try_at: 0,
+          pin_locked_until: 0,
+          pin_reminder_stage: 0,
+          pin_reminder_since: account.createdAt,
+          inactive_days: DEFAULT_INACTIVE_DAYS,
+          phone_unused_days: DEFAULT_PHONE_UNUSED_DAYS,
+          phone_warning_sent_at: 0,
+        })
+        .execute();
       if (!(await insertDevice(trx, device))) abort('device-id-taken');
       await storePreKeys(trx, device.deviceId, preKeys);
       return 'created';
@@ -162,6 +200,11 @@ export class KyselyStore implements Store {
       if (link === undefined) return 'token-invalid';
       if (link.device_id !== device.deviceId || !equalBytes(link.signing_key, device.signingKey) || !equalBytes(link.agreement_key, device.agreementKey)) {
         throw new TypeError("linkCompanion: device must carry the pending link's id and keys");
+      }
+      // The companion chose a temporary session when it asked for the token; a handler that
+      // lost the choice on the way must not turn it into a permanent device.
+      if (toFlag(device.temporary) !== int(link.temporary)) {
+        throw new TypeError("linkCompanion: device.temporary must be the pending link's");
       }
       if (!(await replaceList(trx, input.accountId, { expectedVersion: input.expectedListVersion, newList: input.newList }))) {
         abort('stale-list');
@@ -289,6 +332,7 @@ export class KyselyStore implements Store {
         ip_address: link.ipAddress,
         user_agent: link.userAgent,
         device_name: link.deviceName,
+        temporary: toFlag(link.temporary),
         device_id: link.deviceId,
         signing_key: link.signingKey,
         agreement_key: link.agreementKey,
@@ -304,19 +348,7 @@ export class KyselyStore implements Store {
       .where('token_hash', '=', tokenHash)
       .where('expires_at', '>', now)
       .executeTakeFirst();
-    if (row === undefined) return null;
-    return {
-      tokenHash: bytes(row.token_hash),
-      createdAt: int(row.created_at),
-      expiresAt: int(row.expires_at),
-      ipAddress: row.ip_address,
-      userAgent: row.user_agent,
-      deviceName: row.device_name,
-      deviceId: row.device_id,
-      signingKey: bytes(row.signing_key),
-      agreementKey: bytes(row.agreement_key),
-      preKeys: decodePreKeyUpload(row.pre_keys),
-    };
+    return row === undefined ? null : toPendingLinkRow(row);
   }
 
   async deletePendingLink(tokenHash: Uint8Array): Promise<void> {
@@ -474,6 +506,171 @@ export class KyselyStore implements Store {
     });
   }
 
+  async getSecurity(accountId: string): Promise<AccountSecurityRow | null> {
+    const row = await this.db.selectFrom('account_security').selectAll().where('account_id', '=', accountId).executeTakeFirst();
+    return row === undefined ? null : toSecurityRow(row);
+  }
+
+  async updateSecurity(accountId: string, patch: SecurityPatch, expectedFailures?: number): Promise<boolean> {
+    const changes = securityChanges(patch);
+    // One statement: on PostgreSQL a concurrent update of the row makes this one wait and then
+    // re-check `pin_failures` against the committed value, so two racing tries cannot both match.
+    if (Object.keys(changes).length === 0) {
+      const row = await this.db
+        .selectFrom('account_security')
+        .select('account_id')
+        .where('account_id', '=', accountId)
+        .$if(expectedFailures !== undefined, (qb) => qb.where('pin_failures', '=', expectedFailures!))
+        .executeTakeFirst();
+      return row !== undefined;
+    }
+    const result = await this.db
+      .updateTable('account_security')
+      .set(changes)
+      .where('account_id', '=', accountId)
+      .$if(expectedFailures !== undefined, (qb) => qb.where('pin_failures', '=', expectedFailures!))
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
+  async addSecurityEvent(event: SecurityEventRow): Promise<void> {
+    await this.transaction<void>(async (trx) => {
+      // The account's security row serialises its log writers, so that two events added at once
+      // on two nodes cannot both trim as if the other did not exist. An unknown account keeps no log.
+      const account = await trx
+        .selectFrom('account_security')
+        .select('account_id')
+        .where('account_id', '=', event.accountId)
+        .$if(this.locks, (qb) => qb.forUpdate())
+        .executeTakeFirst();
+      if (account === undefined) return;
+      await trx
+        .insertInto('security_events')
+        .values({
+          account_id: event.accountId,
+          at: event.at,
+          kind: event.kind,
+          device_id: event.deviceId,
+          device_name: event.deviceName,
+          actor: event.actor,
+          network: event.network,
+        })
+        .execute();
+      // The newest entry past the limit, in listing order; it and everything older goes.
+      const cut = await trx
+        .selectFrom('security_events')
+        .select(['at', 'seq'])
+        .where('account_id', '=', event.accountId)
+        .orderBy('at', 'desc')
+        .orderBy('seq', 'desc')
+        .limit(1)
+        .offset(SECURITY_LOG_MAX_EVENTS)
+        .executeTakeFirst();
+      if (cut === undefined) return;
+      const at = int(cut.at);
+      const seq = int(cut.seq);
+      await trx
+        .deleteFrom('security_events')
+        .where('account_id', '=', event.accountId)
+        .where((eb) => eb.or([eb('at', '<', at), eb.and([eb('at', '=', at), eb('seq', '<=', seq)])]))
+        .execute();
+    });
+  }
+
+  async listSecurityEvents(accountId: string, limit: number): Promise<SecurityEventRow[]> {
+    if (limit <= 0) return [];
+    const rows = await this.db
+      .selectFrom('security_events')
+      .selectAll()
+      .where('account_id', '=', accountId)
+      .orderBy('at', 'desc')
+      .orderBy('seq', 'desc')
+      .limit(limit)
+      .execute();
+    return rows.map(toSecurityEventRow);
+  }
+
+  async pruneSecurityEvents(before: number): Promise<number> {
+    const result = await this.db.deleteFrom('security_events').where('at', '<', before).executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+
+  async setDisconnectedAt(deviceId: string, at: number | null): Promise<void> {
+    await this.db.updateTable('devices').set({ disconnected_at: at }).where('device_id', '=', deviceId).where('temporary', '=', 1).execute();
+  }
+
+  async markTemporaryDevicesDisconnected(at: number): Promise<void> {
+    await this.db.updateTable('devices').set({ disconnected_at: at }).where('temporary', '=', 1).where('disconnected_at', 'is', null).execute();
+  }
+
+  async listGoneTemporaryDevices(before: number): Promise<DeviceRow[]> {
+    const rows = await this.db
+      .selectFrom('devices')
+      .selectAll()
+      // `temporary = 1` as the partial index states it, so that SQLite's planner can use it.
+      .where('temporary', '=', 1)
+      .where('disconnected_at', '<', before)
+      .orderBy('disconnected_at')
+      .orderBy('device_id')
+      .execute();
+    return rows.map(toDeviceRow);
+  }
+
+  async listInactiveCompanions(now: number): Promise<DeviceRow[]> {
+    const rows = await this.db
+      .selectFrom('devices')
+      .innerJoin('account_security', 'account_security.account_id', 'devices.account_id')
+      .selectAll('devices')
+      .where('devices.kind', '=', DeviceKinds.Companion)
+      // The shortest policy of any account bounds the index range scan; the exact test is per account.
+      .where('devices.last_active_at', '<', (eb) => cutoff(now, eb.selectFrom('account_security as policy').select((sub) => sub.fn.min('policy.inactive_days').as('days')).$asScalar()))
+      .where('devices.last_active_at', '<', cutoff(now, sql.ref('account_security.inactive_days')))
+      .orderBy('devices.last_active_at')
+      .orderBy('devices.device_id')
+      .execute();
+    return rows.map(toDeviceRow);
+  }
+
+  async listUnusedPrimaries(now: number, which: 'expire' | 'warn'): Promise<DeviceRow[]> {
+    const rows = await this.db
+      .selectFrom('devices')
+      .innerJoin('account_security', 'account_security.account_id', 'devices.account_id')
+      .selectAll('devices')
+      .where('devices.kind', '=', DeviceKinds.Primary)
+      .where('account_security.phone_unused_days', '<>', 0)
+      .$call((qb) =>
+        which === 'warn'
+          ? qb.where('devices.last_active_at', '<', now - PHONE_UNUSED_WARNING_DAYS * DAY_MS)
+          : qb
+              // As in listInactiveCompanions: the shortest policy bounds the scan.
+              .where('devices.last_active_at', '<', (eb) =>
+                cutoff(
+                  now,
+                  eb
+                    .selectFrom('account_security as policy')
+                    .select((sub) => sub.fn.min('policy.phone_unused_days').as('days'))
+                    .where('policy.phone_unused_days', '<>', 0)
+                    .$asScalar(),
+                ),
+              )
+              .where('devices.last_active_at', '<', cutoff(now, sql.ref('account_security.phone_unused_days'))),
+      )
+      // Without a companion there is nothing to log out.
+      .where((eb) =>
+        eb.exists(
+          eb
+            .selectFrom('devices as companion')
+            .select('companion.device_id')
+            .whereRef('companion.account_id', '=', 'devices.account_id')
+            .where('companion.kind', '=', DeviceKinds.Companion),
+        ),
+      )
+      .orderBy('devices.last_active_at')
+      .orderBy('devices.device_id')
+      .execute();
+    return rows.map(toDeviceRow);
+  }
+
   async listContactAccounts(accountId: string): Promise<string[]> {
     const rows = await this.db
       .selectFrom('contacts')
@@ -489,6 +686,40 @@ export class KyselyStore implements Store {
   }
 }
 
+/**
+ * `now - days * DAY_MS` in SQL, for a number of days held by the database. The cast keeps
+ * PostgreSQL from multiplying in 32 bits (30 days of milliseconds overflow an int4).
+ */
+function cutoff(now: number, days: Expression<number | null>): Expression<number> {
+  return sql<number>`${now} - cast(${days} as bigint) * ${DAY_MS}`;
+}
+
+/** The integer fields of a SecurityPatch, by column. */
+const SECURITY_INTEGER_COLUMNS = {
+  pinFailures: 'pin_failures',
+  pinNextTryAt: 'pin_next_try_at',
+  pinLockedUntil: 'pin_locked_until',
+  pinReminderStage: 'pin_reminder_stage',
+  pinReminderSince: 'pin_reminder_since',
+  inactiveDays: 'inactive_days',
+  phoneUnusedDays: 'phone_unused_days',
+  phoneWarningSentAt: 'phone_warning_sent_at',
+} as const satisfies Record<Exclude<keyof SecurityPatch, 'pinHash'>, keyof AccountSecurityTable>;
+
+/** The columns a SecurityPatch changes (fields left out or undefined change nothing). */
+function securityChanges(patch: SecurityPatch): Updateable<AccountSecurityTable> {
+  const changes: Updateable<AccountSecurityTable> = {};
+  if (patch.pinHash !== undefined) changes.pin_hash = patch.pinHash;
+  for (const [field, column] of Object.entries(SECURITY_INTEGER_COLUMNS) as [keyof typeof SECURITY_INTEGER_COLUMNS, keyof typeof changes][]) {
+    const value = patch[field];
+    if (value === undefined) continue;
+    // A fraction would be stored as is by SQLite and refused by PostgreSQL: refuse it on both.
+    if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`updateSecurity: ${field} must be a non-negative integer`);
+    (changes as Record<string, number>)[column] = value;
+  }
+  return changes;
+}
+
 /** Replaces an account's list if its version is still the expected one (and locks the account). */
 async function replaceList(db: Executor, accountId: string, update: ListUpdate): Promise<boolean> {
   const result = await db
@@ -502,6 +733,10 @@ async function replaceList(db: Executor, accountId: string, update: ListUpdate):
 
 /** Inserts the device unless its id exists; says whether it did. */
 async function insertDevice(trx: Transaction<Database>, device: DeviceRow): Promise<boolean> {
+  // Only a temporary device has a disconnect time (setDisconnectedAt keeps it so).
+  if (!device.temporary && device.disconnectedAt !== null) {
+    throw new TypeError('insertDevice: a device that is not temporary has no disconnectedAt');
+  }
   const inserted = await trx
     .insertInto('devices')
     .values({
@@ -513,6 +748,10 @@ async function insertDevice(trx: Transaction<Database>, device: DeviceRow): Prom
       name: device.name,
       linked_at: device.linkedAt,
       last_active_at: floorToMinute(device.lastActiveAt),
+      temporary: toFlag(device.temporary),
+      user_agent: device.userAgent,
+      network: device.network,
+      disconnected_at: device.disconnectedAt,
     })
     .onConflict((oc) => oc.column('device_id').doNothing())
     .returning('device_id')

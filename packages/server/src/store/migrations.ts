@@ -127,9 +127,97 @@ function initialSchema(kind: DialectKind): Migration {
   };
 }
 
+/**
+ * Two-step PIN, expiry policies, the security log and temporary sessions (issue 5).
+ *
+ * The PIN state and policies get their own table rather than columns on `accounts`: the account
+ * row is what sends lock (FOR SHARE) and list changes update, and PIN tries, which update often
+ * and race on purpose (a compare-and-set on the failure count), should not queue behind them.
+ * Every existing account gets its row here, with the defaults a new account gets.
+ */
+function securityAndTemporarySessions(kind: DialectKind): Migration {
+  const serial = kind === DialectKind.Postgres ? 'bigserial' : 'integer';
+  return {
+    async up(db: Kysely<unknown>): Promise<void> {
+      // One statement per column: SQLite's ALTER TABLE adds one at a time. Existing devices are
+      // permanent, with nothing known of their User-Agent or network.
+      await db.schema
+        .alterTable('devices')
+        .addColumn('temporary', 'integer', (col) => col.notNull().defaultTo(0).check(sql`temporary in (0, 1)`))
+        .execute();
+      await db.schema.alterTable('devices').addColumn('user_agent', 'text', (col) => col.notNull().defaultTo('')).execute();
+      await db.schema.alterTable('devices').addColumn('network', 'text', (col) => col.notNull().defaultTo('')).execute();
+      await db.schema.alterTable('devices').addColumn('disconnected_at', 'bigint').execute();
+      await db.schema
+        .alterTable('pending_links')
+        .addColumn('temporary', 'integer', (col) => col.notNull().defaultTo(0).check(sql`temporary in (0, 1)`))
+        .execute();
+
+      // The expiry sweeps: companions and primaries by last activity (a range scan below the
+      // shortest policy), and temporary devices by when their socket went, from a partial index
+      // that holds only temporary devices.
+      await db.schema.createIndex('devices_kind_last_active_at').on('devices').columns(['kind', 'last_active_at']).execute();
+      await db.schema
+        .createIndex('devices_temporary_disconnected_at')
+        .on('devices')
+        .column('disconnected_at')
+        .where(sql.ref('temporary'), '=', 1)
+        .execute();
+
+      await db.schema
+        .createTable('account_security')
+        .addColumn('account_id', 'text', (col) => col.primaryKey().references('accounts.account_id').onDelete('cascade'))
+        .addColumn('pin_hash', 'text')
+        .addColumn('pin_failures', 'integer', (col) => col.notNull())
+        .addColumn('pin_next_try_at', 'bigint', (col) => col.notNull())
+        .addColumn('pin_locked_until', 'bigint', (col) => col.notNull())
+        .addColumn('pin_reminder_stage', 'integer', (col) => col.notNull())
+        .addColumn('pin_reminder_since', 'bigint', (col) => col.notNull())
+        .addColumn('inactive_days', 'integer', (col) => col.notNull())
+        .addColumn('phone_unused_days', 'integer', (col) => col.notNull())
+        .addColumn('phone_warning_sent_at', 'bigint', (col) => col.notNull())
+        .execute();
+      // The defaults as they were when this migration was written (DEFAULT_INACTIVE_DAYS 30,
+      // DEFAULT_PHONE_UNUSED_DAYS 14), spelt out: a released migration must not change when a
+      // constant does. The reminder schedule starts from the account's creation.
+      await sql`
+        insert into account_security (account_id, pin_hash, pin_failures, pin_next_try_at, pin_locked_until,
+          pin_reminder_stage, pin_reminder_since, inactive_days, phone_unused_days, phone_warning_sent_at)
+        select account_id, null, 0, 0, 0, 0, created_at, 30, 14, 0 from accounts
+      `.execute(db);
+
+      // No foreign key to devices: the log outlives the devices it names (SPEC SECLOG-1).
+      await db.schema
+        .createTable('security_events')
+        .$call((table) =>
+          kind === DialectKind.Postgres
+            ? table.addColumn('seq', serial, (col) => col.primaryKey())
+            : table.addColumn('seq', serial, (col) => col.primaryKey().autoIncrement()),
+        )
+        .addColumn('account_id', 'text', (col) => col.notNull().references('accounts.account_id').onDelete('cascade'))
+        .addColumn('at', 'bigint', (col) => col.notNull())
+        .addColumn('kind', 'text', (col) => col.notNull())
+        .addColumn('device_id', 'text', (col) => col.notNull())
+        .addColumn('device_name', 'text', (col) => col.notNull())
+        .addColumn('actor', 'text', (col) => col.notNull())
+        .addColumn('network', 'text', (col) => col.notNull())
+        .execute();
+      // Listing and trimming an account's log (newest first); pruning by age across accounts.
+      await db.schema.createIndex('security_events_account_at_seq').on('security_events').columns(['account_id', 'at', 'seq']).execute();
+      await db.schema.createIndex('security_events_at').on('security_events').column('at').execute();
+    },
+  };
+}
+
+/** The name of the first migration, the schema before issue 5 (tests build old databases with it). */
+export const INITIAL_MIGRATION = '0001_initial';
+
 /** The migrations for a dialect, by name; names sort in the order they apply. */
 export function migrations(kind: DialectKind): Record<string, Migration> {
-  return { '0001_initial': initialSchema(kind) };
+  return {
+    [INITIAL_MIGRATION]: initialSchema(kind),
+    '0002_security_and_temporary_sessions': securityAndTemporarySessions(kind),
+  };
 }
 
 /** Serves `migrations(kind)` to Kysely's Migrator without reading the file system. */
@@ -148,12 +236,26 @@ export class MigrationError extends Error {
 
 /**
  * Brings the schema up to date. Safe to run from several nodes at once: the Migrator takes a
- * lock (a row lock on PostgreSQL) and each migration runs in its own transaction.
+ * lock (a row lock on PostgreSQL) and the pending migrations run in one transaction (on SQLite
+ * too, through the dialect open-sqlite-store.ts sets up), so a failure leaves the schema as it was.
  *
  * `schema` is where the bookkeeping tables live (PostgreSQL's current schema); without it the
  * Migrator would mistake another schema's table of the same name for ours.
  */
 export async function migrateToLatest<DB>(db: Kysely<DB>, kind: DialectKind, schema: string | null, logger: StoreLogger | null): Promise<void> {
+  await migrate(db, kind, schema, logger, null);
+}
+
+/**
+ * Brings the schema up to the migration named `target` (not further), as migrateToLatest does:
+ * for tests that need a database as an older release left it.
+ */
+export async function migrateTo<DB>(db: Kysely<DB>, kind: DialectKind, schema: string | null, target: string): Promise<void> {
+  if (!(target in migrations(kind))) throw new RangeError(`migrateTo: no migration named ${target}`);
+  await migrate(db, kind, schema, null, target);
+}
+
+async function migrate<DB>(db: Kysely<DB>, kind: DialectKind, schema: string | null, logger: StoreLogger | null, target: string | null): Promise<void> {
   const migrator = new Migrator({
     db,
     provider: new InCodeMigrationProvider(kind),
@@ -161,7 +263,7 @@ export async function migrateToLatest<DB>(db: Kysely<DB>, kind: DialectKind, sch
     migrationLockTableName: MIGRATION_LOCK_TABLE,
     ...(schema === null ? {} : { migrationTableSchema: schema }),
   });
-  const { error, results = [] } = await migrator.migrateToLatest();
+  const { error, results = [] } = await (target === null ? migrator.migrateToLatest() : migrator.migrateTo(target));
   for (const result of results) {
     if (result.status === 'Success') logger?.info({ migration: result.migrationName }, 'store migration applied');
   }

@@ -3,7 +3,7 @@
  * @module
  */
 import Sqlite from 'better-sqlite3';
-import { Kysely, SqliteDialect } from 'kysely';
+import { Kysely, SqliteAdapter, SqliteDialect, type DialectAdapter } from 'kysely';
 import { DialectKind, type Database } from './database.js';
 import { KyselyStore } from './kysely-store.js';
 import { migrateToLatest } from './migrations.js';
@@ -33,12 +33,34 @@ export function openSqliteDatabase(file: string): Sqlite.Database {
 }
 
 /**
+ * SQLite's adapter, saying what SQLite can do: schema changes inside a transaction. Kysely's own
+ * says no, and its Migrator then runs migrations without one, so a crash half-way through a
+ * migration would leave a schema that is neither the old one nor the new one.
+ */
+class TransactionalDdlSqliteAdapter extends SqliteAdapter {
+  override get supportsTransactionalDdl(): boolean {
+    return true;
+  }
+}
+
+class TransactionalDdlSqliteDialect extends SqliteDialect {
+  override createAdapter(): DialectAdapter {
+    return new TransactionalDdlSqliteAdapter();
+  }
+}
+
+/** The Kysely dialect for a database from `openSqliteDatabase`, with migrations in transactions. */
+export function sqliteDialect(database: Sqlite.Database): SqliteDialect {
+  return new TransactionalDdlSqliteDialect({ database });
+}
+
+/**
  * Opens (creating if needed) the SQLite database at `file` and migrates it. `':memory:'` gives
  * a private in-memory database, for tests.
  */
 export async function openSqliteStore(file: string, logger: StoreLogger | null = null): Promise<KyselyStore> {
   const database = openSqliteDatabase(file);
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+  const db = new Kysely<Database>({ dialect: sqliteDialect(database) });
   try {
     await migrateToLatest(db, DialectKind.Sqlite, null, logger);
   } catch (error) {

@@ -5,14 +5,48 @@
  * @module
  */
 import type { Selectable } from 'kysely';
-import type { AccountsTable, DevicesTable, InboxTable, SignedPreKeysTable } from './database.js';
-import type { AccountRow, DeviceKind, DeviceRow, InboxRow, SignedPreKeyRow } from './store.js';
+import type {
+  AccountSecurityTable,
+  AccountsTable,
+  DevicesTable,
+  Flag,
+  InboxTable,
+  PendingLinksTable,
+  SecurityEventsTable,
+  SignedPreKeysTable,
+} from './database.js';
+import { decodePreKeyUpload } from './pre-key-upload-codec.js';
+import type {
+  AccountRow,
+  AccountSecurityRow,
+  DeviceKind,
+  DeviceRow,
+  InboxRow,
+  PendingLinkRow,
+  SecurityEventRow,
+  SignedPreKeyRow,
+} from './store.js';
 
 /** Inbox row kinds, as stored in `inbox.kind`. */
 export const InboxKind = { Message: 'message', Expired: 'expired' } as const;
 
 /** Device kinds, as stored in `devices.kind`. */
 export const DeviceKinds = { Primary: 'primary', Companion: 'companion' } as const satisfies Record<string, DeviceKind>;
+
+/**
+ * Security log kinds, as stored in `security_events.kind`. A Record over the union, so that a
+ * kind added to SecurityEventRow fails to compile until it is listed here.
+ */
+const SecurityEventKinds: Record<SecurityEventRow['kind'], true> = {
+  'device-linked': true,
+  'device-removed': true,
+  'pin-enabled': true,
+  'pin-changed': true,
+  'pin-disabled': true,
+  'pin-failed': true,
+  'pin-locked': true,
+  'policies-changed': true,
+};
 
 /** Data in the database that no code of ours could have written. */
 export class CorruptRowError extends Error {
@@ -37,6 +71,22 @@ export function bytes(value: Uint8Array): Uint8Array {
 function text(value: string | null, column: string): string {
   if (value === null) throw new CorruptRowError(`${column} is missing`);
   return value;
+}
+
+/** A boolean as a `Flag` column stores it. */
+export function toFlag(value: boolean): Flag {
+  return value ? 1 : 0;
+}
+
+function flag(value: number | string | bigint, column: string): boolean {
+  const n = Number(value);
+  if (n !== 0 && n !== 1) throw new CorruptRowError(`${column} is not 0 or 1: ${String(value)}`);
+  return n === 1;
+}
+
+function securityEventKind(value: string): SecurityEventRow['kind'] {
+  if (Object.hasOwn(SecurityEventKinds, value)) return value as SecurityEventRow['kind'];
+  throw new CorruptRowError(`unknown security event kind: ${value}`);
 }
 
 function deviceKind(value: string): DeviceKind {
@@ -66,6 +116,56 @@ export function toDeviceRow(row: Selectable<DevicesTable>): DeviceRow {
     name: row.name,
     linkedAt: int(row.linked_at),
     lastActiveAt: int(row.last_active_at),
+    temporary: flag(row.temporary, 'temporary'),
+    userAgent: row.user_agent,
+    network: row.network,
+    disconnectedAt: row.disconnected_at === null ? null : int(row.disconnected_at),
+  };
+}
+
+/** A `pending_links` row. */
+export function toPendingLinkRow(row: Selectable<PendingLinksTable>): PendingLinkRow {
+  return {
+    tokenHash: bytes(row.token_hash),
+    createdAt: int(row.created_at),
+    expiresAt: int(row.expires_at),
+    ipAddress: row.ip_address,
+    userAgent: row.user_agent,
+    deviceName: row.device_name,
+    temporary: flag(row.temporary, 'temporary'),
+    deviceId: row.device_id,
+    signingKey: bytes(row.signing_key),
+    agreementKey: bytes(row.agreement_key),
+    preKeys: decodePreKeyUpload(row.pre_keys),
+  };
+}
+
+/** An `account_security` row. */
+export function toSecurityRow(row: Selectable<AccountSecurityTable>): AccountSecurityRow {
+  return {
+    accountId: row.account_id,
+    pinHash: row.pin_hash,
+    pinFailures: int(row.pin_failures),
+    pinNextTryAt: int(row.pin_next_try_at),
+    pinLockedUntil: int(row.pin_locked_until),
+    pinReminderStage: int(row.pin_reminder_stage),
+    pinReminderSince: int(row.pin_reminder_since),
+    inactiveDays: int(row.inactive_days),
+    phoneUnusedDays: int(row.phone_unused_days),
+    phoneWarningSentAt: int(row.phone_warning_sent_at),
+  };
+}
+
+/** A `security_events` row. */
+export function toSecurityEventRow(row: Selectable<SecurityEventsTable>): SecurityEventRow {
+  return {
+    accountId: row.account_id,
+    at: int(row.at),
+    kind: securityEventKind(row.kind),
+    deviceId: row.device_id,
+    deviceName: row.device_name,
+    actor: row.actor,
+    network: row.network,
   };
 }
 

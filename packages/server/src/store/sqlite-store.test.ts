@@ -36,6 +36,10 @@ describe('SQLite store', () => {
     name: 'Phone',
     linkedAt: 1_700_000_000_000,
     lastActiveAt: 1_700_000_040_000,
+    temporary: false,
+    userAgent: '',
+    network: '',
+    disconnectedAt: null,
   };
 
   it('creates the data directory and keeps data across a reopen', async () => {

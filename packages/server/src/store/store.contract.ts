@@ -51,6 +51,10 @@ function deviceRow(accountId: string, kind: DeviceKind, linkedAt = T0): DeviceRo
     name: kind === 'primary' ? 'Phone' : 'Chrome on Linux',
     linkedAt,
     lastActiveAt: linkedAt,
+    temporary: false,
+    userAgent: kind === 'primary' ? '' : 'Mozilla/5.0 (X11; Linux x86_64)',
+    network: '192.0.2.0/24',
+    disconnectedAt: null,
   };
 }
 
@@ -66,6 +70,7 @@ function pendingLink(device: DeviceRow, expiresAt = T0 + MINUTE, oneTimeIds: rea
     ipAddress: '192.0.2.7',
     userAgent: 'Mozilla/5.0 (X11; Linux x86_64)',
     deviceName: device.name,
+    temporary: device.temporary,
     deviceId: device.deviceId,
     signingKey: device.signingKey,
     agreementKey: device.agreementKey,
