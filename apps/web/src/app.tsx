@@ -16,6 +16,7 @@ import { PhoneShell } from './shell/phone-shell.js';
 import { describeError } from './ui/describe-error.js';
 import { navigate } from './ui/router.js';
 import { Loading } from './ui/spinner.js';
+import { UpdateGuard } from './update/update-guard.js';
 
 type AppState =
   | { readonly kind: 'starting' }
@@ -99,7 +100,11 @@ export function App() {
         />
       );
     case 'ready':
-      return state.session.client.isPrimary ? <PhoneShell session={state.session} /> : <CompanionShell session={state.session} />;
+      return (
+        <UpdateGuard client={state.session.client}>
+          {state.session.client.isPrimary ? <PhoneShell session={state.session} /> : <CompanionShell session={state.session} />}
+        </UpdateGuard>
+      );
     case 'failed':
       return (
         <main class="splash">

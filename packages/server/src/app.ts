@@ -149,11 +149,10 @@ async function registerWebApp(app: FastifyInstance, webRoot: string | null): Pro
   const index = webRoot === null ? null : join(webRoot, 'index.html');
   if (webRoot !== null && index !== null && existsSync(index)) {
     await app.register(fastifyStatic, { root: webRoot, index: ['index.html'], wildcard: true, cacheControl: false });
-    // Client-side routes (/chats, /devices) get the app; unknown API paths stay 404s.
+    // Client-side routes (/chats, /devices) get the app; unknown API paths and missing files stay
+    // 404s (a page served for a missing /assets/ script would be cached as that script).
     app.setNotFoundHandler((request, reply) => {
-      if (request.method === 'GET' && !request.url.startsWith('/api/') && !request.url.startsWith('/ws')) {
-        return reply.type('text/html').sendFile('index.html');
-      }
+      if (request.method === 'GET' && isAppRoute(request.url)) return reply.type('text/html').sendFile('index.html');
       return reply.code(404).send({ error: 'not found' });
     });
     return;
@@ -166,4 +165,11 @@ async function registerWebApp(app: FastifyInstance, webRoot: string | null): Pro
           '<h1>Pairwise server is running</h1><p>The web app is not built yet. Devices connect at <code>/ws</code>.</p></html>',
       ),
   );
+}
+
+/** Whether `url` is one of the app's own routes (/chats, /devices/link), not an API path or a file. */
+function isAppRoute(url: string): boolean {
+  const path = url.split('?')[0] ?? '';
+  const last = path.slice(path.lastIndexOf('/') + 1);
+  return !path.startsWith('/api/') && !path.startsWith('/ws') && !path.startsWith('/assets/') && !last.includes('.');
 }

@@ -28,8 +28,11 @@ export interface ServerProcess {
   kill(): Promise<void>;
   /** SIGTERM and wait. */
   stop(): Promise<void>;
-  /** Starts the same server again (same port, data and settings) after kill or stop. */
-  restart(): Promise<ServerProcess>;
+  /**
+   * Starts the same server again (same port and data) after kill or stop, with the same settings
+   * unless `env` changes some of them (e.g. a new WEB_ROOT or MIN_PROTOCOL_VERSION).
+   */
+  restart(env?: Record<string, string>): Promise<ServerProcess>;
   /** Moves the server's clock forward (the harness starts servers with the test clock on). */
   advanceClock(ms: number): Promise<void>;
   /** Runs the server's housekeeping now (expiry) instead of waiting for its timer. */
@@ -89,7 +92,7 @@ export async function startServerProcess(options: ServerProcessOptions = {}): Pr
     output: () => output,
     kill: () => stopChild(child, 'SIGKILL'),
     stop: () => stopChild(child, 'SIGTERM'),
-    restart: () => startServerProcess({ ...options, dataDir, port: actualPort }),
+    restart: (env = {}) => startServerProcess({ ...options, env: { ...options.env, ...env }, dataDir, port: actualPort }),
     async advanceClock(ms: number) {
       await testHook(actualPort, 'clock', { advanceMs: ms });
     },
