@@ -62,6 +62,9 @@ export async function createServer(parts: ServerParts): Promise<PairwiseServer> 
   const clock = parts.clock ?? (config.testClock ? new AdjustableClock() : systemClock);
   const context: ServerContext = { config, store, bus, clock, hub, log: app.log };
   hub.attach(context);
+  // This node holds no sockets yet: temporary sessions it served before a restart start their
+  // minute now (SPEC TEMP-1).
+  await store.markTemporaryDevicesDisconnected(clock.now());
   // First, so that every route and plugin registered below answers with them (HEADERS-1).
   registerSecurityHeaders(app, config.publicOrigin);
 

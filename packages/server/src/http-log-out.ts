@@ -12,6 +12,8 @@ import { isDeviceId } from '@pairwise/protocol/ids';
 import { CHALLENGE_TTL_MS, MAX_CLOCK_SKEW_MS } from '@pairwise/protocol/limits';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ServerContext } from './context.js';
+import { removeDevice } from './device-removal.js';
+import { coarseNetwork } from './network.js';
 
 /** Nonces waiting to be used; bounded so that requests cannot grow it without end. */
 const MAX_PENDING_NONCES = 10_000;
@@ -79,12 +81,7 @@ export function registerHttpLogOut(app: FastifyInstance, ctx: ServerContext): vo
       ));
     if (device !== null && !signed) return refuse(reply, 401, 'AUTH_FAILED', 'device authentication failed');
     if (device?.kind === 'primary') return refuse(reply, 403, 'FORBIDDEN', 'the primary device cannot log out');
-    if (device !== null) {
-      await ctx.store.removeDevice(deviceId, null);
-      await ctx.bus.publish({ type: 'revoke', deviceId, reason: 'logged-out' });
-      await ctx.bus.publish({ type: 'device-removed', accountId, deviceId, reason: 'logged-out' });
-      await ctx.bus.publish({ type: 'device-list', accountId });
-    }
+    if (device !== null) await removeDevice(ctx, device, 'device', { network: coarseNetwork(request.ip) });
     // An unknown device is already logged out: the browser is told to clear the site all the same.
     return reply.code(204).header('cache-control', 'no-store').header('clear-site-data', CLEAR_SITE_DATA).send();
   });

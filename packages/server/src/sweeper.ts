@@ -1,10 +1,16 @@
 /**
- * Periodic housekeeping: expire undelivered messages after the inbox lifetime and tell their
- * senders (SPEC INBOX-6), drop expired link requests, and record activity of connected devices
- * at minute resolution (SPEC DEVICES-4).
+ * Periodic housekeeping: record activity of connected devices at minute resolution (SPEC
+ * DEVICES-4), expire undelivered messages after the inbox lifetime and tell their senders (SPEC
+ * INBOX-6), drop expired link requests, log out companions by the account's expiry policies
+ * (SPEC EXPIRY-1, EXPIRY-2), warn when the phone has gone unused (SPEC EXPIRY-3), remove temporary
+ * sessions whose tab closed (SPEC TEMP-1), and forget old security log entries (SPEC SECLOG-1).
  * @module
  */
+import { SECURITY_LOG_TTL_MS } from '@pairwise/protocol/limits';
+import { publishSecurityChanged } from './account-security.js';
 import type { ServerContext } from './context.js';
+import { removeDevice } from './device-removal.js';
+import { removeGoneTemporaryDevices } from './temporary-sessions.js';
 
 /** How often the sweeper runs. */
 export const SWEEP_INTERVAL_MS = 60 * 1000;
@@ -12,11 +18,47 @@ export const SWEEP_INTERVAL_MS = 60 * 1000;
 /** One round of housekeeping; exported so tests can run it against a fake clock. */
 export async function sweep(ctx: ServerContext): Promise<void> {
   const now = ctx.clock.now();
+  // First: a device connected right now is active now, whatever the expiry rules below decide
+  // from the store (SPEC EXPIRY-1).
+  await touchConnectedDevices(ctx, now);
   const notices = await ctx.store.expireInbox(now);
   if (notices.length > 0) await ctx.bus.publish({ type: 'inbox', deviceIds: [...new Set(notices.map((row) => row.deviceId))] });
   await ctx.store.deleteExpiredLinks(now);
+  await expireDevices(ctx, now);
+  await removeGoneTemporaryDevices(ctx, now);
+  await ctx.store.pruneSecurityEvents(now - SECURITY_LOG_TTL_MS);
+}
+
+async function touchConnectedDevices(ctx: ServerContext, now: number): Promise<void> {
+  const seen = new Set<string>();
   for (const connection of ctx.hub.allDevices()) {
-    if (connection.device) await ctx.store.touchDevice(connection.device.deviceId, now);
+    const device = connection.device;
+    if (device === null || seen.has(device.deviceId)) continue;
+    seen.add(device.deviceId);
+    await ctx.store.touchDevice(device.deviceId, now);
+    // Repairs a mark left by another node, or by this node's start, while the device is here.
+    if (device.temporary) await ctx.store.setDisconnectedAt(device.deviceId, null);
+  }
+}
+
+/** The expiry policies (SPEC EXPIRY-1, EXPIRY-2) and the "phone unused" warning (SPEC EXPIRY-3). */
+async function expireDevices(ctx: ServerContext, now: number): Promise<void> {
+  for (const companion of await ctx.store.listInactiveCompanions(now)) {
+    // Touched above if connected, so never listed; checked again in case another node disagrees.
+    if (ctx.hub.isOnline(companion.deviceId)) continue;
+    await removeDevice(ctx, companion, 'expiry');
+  }
+  for (const primary of await ctx.store.listUnusedPrimaries(now, 'expire')) {
+    for (const device of await ctx.store.listDevices(primary.accountId)) {
+      if (device.kind === 'companion') await removeDevice(ctx, device, 'phone-unused');
+    }
+  }
+  for (const primary of await ctx.store.listUnusedPrimaries(now, 'warn')) {
+    const security = await ctx.store.getSecurity(primary.accountId);
+    // Once per idle spell: a phone used since the last warning starts a new spell.
+    if (security === null || security.phoneWarningSentAt >= primary.lastActiveAt) continue;
+    await ctx.store.updateSecurity(primary.accountId, { phoneWarningSentAt: now });
+    await publishSecurityChanged(ctx, primary.accountId);
   }
 }
 

@@ -18,7 +18,12 @@ export type BusEvent =
   /** A companion left without the primary: tell the primary so it re-signs its list. */
   | { readonly type: 'device-removed'; readonly accountId: string; readonly deviceId: string; readonly reason: string }
   /** A device is running out of one-time prekeys. */
-  | { readonly type: 'prekeys-low'; readonly deviceId: string; readonly remaining: number };
+  | { readonly type: 'prekeys-low'; readonly deviceId: string; readonly remaining: number }
+  /**
+   * The account's security state changed (PIN, policies, "phone unused"): every node pushes the
+   * state, read from the store, to the account's devices it holds, with the alert if any.
+   */
+  | { readonly type: 'security'; readonly accountId: string; readonly alert: '' | 'pin-locked' };
 
 /** Publish/subscribe between nodes. */
 export interface Bus {

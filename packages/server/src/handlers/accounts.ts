@@ -7,6 +7,7 @@ import { isUsername } from '@pairwise/protocol/ids';
 import { ProtocolError } from '@pairwise/protocol/errors';
 import type { Register } from '@pairwise/protocol/wire';
 import { RegistrationMode, type Config } from '../config.js';
+import { coarseNetwork } from '../network.js';
 import type { Connection, ResponseResult } from '../ws/connection.js';
 import { bytesOf, deviceId, identityKeys, label, preKeyUpload, signedBody } from '../validate.js';
 import { checkNewList } from './device-lists.js';
@@ -53,6 +54,10 @@ export async function register(connection: Connection, body: Register): Promise<
       name: label(body.deviceName) || 'Phone',
       linkedAt: now,
       lastActiveAt: now,
+      temporary: false,
+      userAgent: label(connection.origin.userAgent, 256),
+      network: coarseNetwork(connection.origin.ipAddress),
+      disconnectedAt: null,
     },
     preKeys,
   });

@@ -7,6 +7,7 @@ import { verifyDeviceChallenge } from '@pairwise/crypto/device-auth';
 import { ProtocolError } from '@pairwise/protocol/errors';
 import { MAX_CLOCK_SKEW_MS, PREKEYS_LOW_THRESHOLD } from '@pairwise/protocol/limits';
 import type { Authenticate, RequestChallenge } from '@pairwise/protocol/wire';
+import { securityOf } from '../account-security.js';
 import type { Connection, ResponseResult } from '../ws/connection.js';
 import { bytesOf, check, deviceId } from '../validate.js';
 import { requireSupportedVersion } from './version-check.js';
@@ -37,8 +38,10 @@ export async function authenticate(connection: Connection, body: Authenticate): 
       signature,
     ));
   if (!valid) throw new ProtocolError('AUTH_FAILED');
-  connection.device = { accountId: device.accountId, deviceId: device.deviceId, kind: device.kind };
+  connection.device = { accountId: device.accountId, deviceId: device.deviceId, kind: device.kind, temporary: device.temporary };
   ctx.hub.addDevice(connection);
+  // A temporary session that is back within its minute stays (SPEC TEMP-1).
+  if (device.temporary) await ctx.store.setDisconnectedAt(device.deviceId, null);
   connection.afterResponse(() => {
     ctx.hub.startDelivery(connection);
     return Promise.resolve();
@@ -48,5 +51,7 @@ export async function authenticate(connection: Connection, body: Authenticate): 
   if (oneTimePreKeys < PREKEYS_LOW_THRESHOLD) {
     await ctx.bus.publish({ type: 'prekeys-low', deviceId: device.deviceId, remaining: oneTimePreKeys });
   }
-  return { case: 'authenticated', value: { serverTime: now, oneTimePreKeys } };
+  // Every device learns the account's state at once: a lock, the "phone unused" warning (SPEC EXPIRY-4).
+  const security = await securityOf(ctx, device.accountId);
+  return { case: 'authenticated', value: { serverTime: now, oneTimePreKeys, ...(security ? { security } : {}) } };
 }

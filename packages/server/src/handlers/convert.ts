@@ -40,6 +40,9 @@ export function deviceRowToInfo(row: DeviceRow, online: boolean): MessageInitSha
     linkedAt: row.linkedAt,
     lastActiveAt: row.lastActiveAt,
     online,
+    temporary: row.temporary,
+    userAgent: row.userAgent,
+    network: row.network,
   };
 }
 

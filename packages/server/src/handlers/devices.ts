@@ -6,6 +6,8 @@
  */
 import { ProtocolError } from '@pairwise/protocol/errors';
 import type { ListDevices, LogOut, RemoveDevice, UpdateDeviceList } from '@pairwise/protocol/wire';
+import { removeDevice as removeAndNotify } from '../device-removal.js';
+import { coarseNetwork } from '../network.js';
 import type { Connection, ResponseResult } from '../ws/connection.js';
 import { deviceId, signedBody } from '../validate.js';
 import { accountDevices } from './account-devices.js';
@@ -45,11 +47,12 @@ export async function removeDevice(connection: Connection, body: RemoveDevice): 
   if (target.kind === 'primary') throw new ProtocolError('FORBIDDEN', 'the primary device cannot be removed');
   const newList = signedBody(body.deviceList, 'device_list');
   await checkNewList(account, newList, devices.filter((device) => device.deviceId !== targetId), ctx.clock.now());
-  const result = await ctx.store.removeDevice(targetId, { expectedVersion: account.deviceListVersion, newList });
+  const result = await removeAndNotify(ctx, target, 'phone', {
+    update: { expectedVersion: account.deviceListVersion, newList },
+    network: coarseNetwork(connection.origin.ipAddress),
+  });
   if (result === 'stale-list') throw new ProtocolError('STALE_DEVICE_LIST');
   if (result === 'unknown-device') throw new ProtocolError('UNKNOWN_DEVICE');
-  await ctx.bus.publish({ type: 'revoke', deviceId: targetId, reason: 'removed' });
-  await ctx.bus.publish({ type: 'device-list', accountId });
   return { case: 'ok', value: {} };
 }
 
@@ -58,13 +61,14 @@ export async function logOut(connection: Connection, _body: LogOut): Promise<Res
   const device = self(connection);
   // The primary holds the account key; its log out would end the account, which is not a log out.
   if (device.kind === 'primary') throw new ProtocolError('FORBIDDEN', 'the primary device cannot log out');
-  await ctx.store.removeDevice(device.deviceId, null);
-  // After the "ok" has gone out, so that the device hears it before its socket closes.
-  connection.afterResponse(async () => {
-    await ctx.bus.publish({ type: 'revoke', deviceId: device.deviceId, reason: 'logged-out' });
-    await ctx.bus.publish({ type: 'device-removed', accountId: device.accountId, deviceId: device.deviceId, reason: 'logged-out' });
-    await ctx.bus.publish({ type: 'device-list', accountId: device.accountId });
-  });
+  const row = await ctx.store.getDevice(device.deviceId);
+  if (row !== null) {
+    await removeAndNotify(ctx, row, 'device', {
+      network: coarseNetwork(connection.origin.ipAddress),
+      // After the "ok" has gone out, so that the device hears it before its socket closes.
+      notify: (notices) => connection.afterResponse(notices),
+    });
+  }
   return { case: 'ok', value: {} };
 }
 

@@ -11,6 +11,9 @@ import { MAX_LINK_BUNDLE_BYTES } from '@pairwise/crypto/link-bundle';
 import { ProtocolError } from '@pairwise/protocol/errors';
 import { LINK_TOKEN_BYTES, LINK_TOKEN_TTL_MS, MAX_LINK_TOKENS_PER_CONNECTION } from '@pairwise/protocol/limits';
 import type { ApproveLink, CreateLinkToken, GetLinkRequest } from '@pairwise/protocol/wire';
+import { logSecurityEvent } from '../account-security.js';
+import { coarseNetwork, sameNetwork } from '../network.js';
+import { checkPin } from '../pin-check.js';
 import type { Connection, ResponseResult } from '../ws/connection.js';
 import { bytesOf, check, deviceId, identityKeys, label, preKeyUpload, signedBody } from '../validate.js';
 import { checkNewList } from './device-lists.js';
@@ -45,6 +48,7 @@ export async function createLinkToken(connection: Connection, body: CreateLinkTo
     ipAddress: connection.origin.ipAddress,
     userAgent: label(connection.origin.userAgent, 256),
     deviceName: label(body.deviceName) || 'Browser',
+    temporary: body.temporary,
     deviceId: id,
     ...identity,
     preKeys,
@@ -62,7 +66,10 @@ async function pendingLink(connection: Connection, token: Uint8Array) {
 }
 
 export async function getLinkRequest(connection: Connection, body: GetLinkRequest): Promise<ResponseResult> {
+  const primary = connection.device;
+  if (primary === null) throw new ProtocolError('NOT_AUTHENTICATED');
   const link = await pendingLink(connection, body.token);
+  const security = await connection.ctx.store.getSecurity(primary.accountId);
   return {
     case: 'linkRequest',
     value: {
@@ -71,6 +78,11 @@ export async function getLinkRequest(connection: Connection, body: GetLinkReques
       ipAddress: link.ipAddress,
       createdAt: link.createdAt,
       expiresAt: link.expiresAt,
+      // Both addresses as this server sees them (behind trusted proxies only, SPEC LINK-6): a
+      // phishing page relaying the code links a browser somewhere else, and the phone says so.
+      sameNetwork: sameNetwork(connection.origin.ipAddress, link.ipAddress),
+      temporary: link.temporary,
+      pinRequired: security?.pinHash != null,
     },
   };
 }
@@ -81,8 +93,14 @@ export async function approveLink(connection: Connection, body: ApproveLink): Pr
   if (primary === null) throw new ProtocolError('NOT_AUTHENTICATED');
   const link = await pendingLink(connection, body.token);
   check(body.sealedBundle.length > 0 && body.sealedBundle.length <= MAX_LINK_BUNDLE_BYTES, 'sealed_bundle');
-  const [account, devices] = await Promise.all([ctx.store.getAccount(primary.accountId), ctx.store.listDevices(primary.accountId)]);
-  if (account === null) throw new ProtocolError('LOGGED_OUT');
+  const [account, devices, security] = await Promise.all([
+    ctx.store.getAccount(primary.accountId),
+    ctx.store.listDevices(primary.accountId),
+    ctx.store.getSecurity(primary.accountId),
+  ]);
+  if (account === null || security === null) throw new ProtocolError('LOGGED_OUT');
+  // Two-step verification (SPEC PIN-2): whatever the client sends, no PIN, no link.
+  if (security.pinHash !== null && body.pin === '') throw new ProtocolError('PIN_REQUIRED');
   const certificate = await verifyDeviceCertificate(signedBody(body.deviceCertificate, 'device_certificate'), account.identityKey);
   const certificateMatches =
     certificate !== null &&
@@ -95,6 +113,11 @@ export async function approveLink(connection: Connection, body: ApproveLink): Pr
   const newList = signedBody(body.deviceList, 'device_list');
   const companion = { deviceId: link.deviceId, kind: 'companion' as const, signingKey: link.signingKey, agreementKey: link.agreementKey };
   await checkNewList(account, newList, [...devices, companion], now);
+  // After the request is known to be well formed, so that a malformed one costs no PIN try.
+  const companionNetwork = coarseNetwork(link.ipAddress);
+  if (security.pinHash !== null) {
+    await checkPin(ctx, { accountId: account.accountId, deviceId: link.deviceId, deviceName: link.deviceName, network: coarseNetwork(connection.origin.ipAddress) }, body.pin);
+  }
   const result = await ctx.store.linkCompanion({
     tokenHash: link.tokenHash,
     now,
@@ -102,7 +125,18 @@ export async function approveLink(connection: Connection, body: ApproveLink): Pr
     expectedListVersion: account.deviceListVersion,
     newList,
     maxCompanions: ctx.config.maxCompanions,
-    device: { ...companion, accountId: account.accountId, name: link.deviceName, linkedAt: now, lastActiveAt: now },
+    device: {
+      ...companion,
+      accountId: account.accountId,
+      name: link.deviceName,
+      linkedAt: now,
+      lastActiveAt: now,
+      temporary: link.temporary,
+      userAgent: link.userAgent,
+      network: companionNetwork,
+      // A temporary device's minute runs until it first connects as a device (SPEC TEMP-1).
+      disconnectedAt: link.temporary ? now : null,
+    },
   });
   switch (result) {
     case 'linked':
@@ -116,6 +150,7 @@ export async function approveLink(connection: Connection, body: ApproveLink): Pr
     case 'device-id-taken':
       throw new ProtocolError('DEVICE_ID_TAKEN');
   }
+  await logSecurityEvent(ctx, account.accountId, { kind: 'device-linked', deviceId: link.deviceId, deviceName: link.deviceName, network: companionNetwork });
   await ctx.bus.publish({ type: 'link-approved', tokenHash: hex(link.tokenHash), accountId: account.accountId, sealedBundle: body.sealedBundle });
   await ctx.bus.publish({ type: 'device-list', accountId: account.accountId });
   return { case: 'ok', value: {} };

@@ -11,11 +11,16 @@ import { listDevices, logOut, removeDevice, updateDeviceList } from './devices.j
 import { approveLink, createLinkToken, getLinkRequest } from './linking.js';
 import { ackInbox, sendMessage } from './messaging.js';
 import { fetchBundles, getAccountDevices, uploadPreKeys } from './prekeys.js';
+import { getSecurity, getSecurityLog, setPin, setPolicies, verifyPin } from './security.js';
 
 type BodyCase = NonNullable<ClientFrame['body']['case']>;
 type BodyOf<C extends BodyCase> = Extract<ClientFrame['body'], { case: C }>['value'];
 
-/** Who may send a request: anyone (before authentication), any device, or only the primary. */
+/**
+ * Who may send a request: anyone (before authentication), any device, or only the primary
+ * (SPEC ROLES-1, ROLES-2): only the phone links, removes other devices, sets the PIN or the
+ * policies and reads the security log; a companion can only log itself out.
+ */
 export type Access = 'anyone' | 'device' | 'primary';
 
 interface HandlerEntry<C extends BodyCase> {
@@ -39,5 +44,10 @@ export const HANDLERS: { readonly [C in BodyCase]: HandlerEntry<C> } = {
   removeDevice: { access: 'primary', handle: removeDevice },
   logOut: { access: 'device', handle: logOut },
   updateDeviceList: { access: 'primary', handle: updateDeviceList },
+  setPin: { access: 'primary', handle: setPin },
+  verifyPin: { access: 'primary', handle: verifyPin },
+  getSecurity: { access: 'device', handle: getSecurity },
+  setPolicies: { access: 'primary', handle: setPolicies },
+  getSecurityLog: { access: 'primary', handle: getSecurityLog },
   ping: { access: 'anyone', handle: () => Promise.resolve({ case: 'ok', value: {} }) },
 };

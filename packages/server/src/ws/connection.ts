@@ -28,6 +28,8 @@ export interface AuthenticatedDevice {
   readonly accountId: string;
   readonly deviceId: string;
   readonly kind: DeviceKind;
+  /** A temporary session: removed once its sockets have been gone for a minute (SPEC TEMP-1). */
+  readonly temporary: boolean;
 }
 
 /** Where the connection came from, for the link confirmation and rate limits. */
@@ -133,7 +135,13 @@ export class Connection {
         case: 'response',
         value: {
           requestId,
-          error: { code: protocolError.code, message: protocolError.message, accounts: accountsOf(error) },
+          error: {
+            code: protocolError.code,
+            message: protocolError.message,
+            accounts: accountsOf(error),
+            retryAt: protocolError.retryAt,
+            triesLeft: protocolError.triesLeft,
+          },
         },
       },
     });

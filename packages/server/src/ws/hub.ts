@@ -5,17 +5,22 @@
  * everything at the device's next connect.
  * @module
  */
+import { CLOSE_LOGGED_OUT } from '@pairwise/protocol/errors';
+import { TEMPORARY_SESSION_GRACE_MS } from '@pairwise/protocol/limits';
+import { securityOf } from '../account-security.js';
 import type { BusEvent } from '../bus/bus.js';
 import type { ServerContext } from '../context.js';
 import { accountDevices } from '../handlers/account-devices.js';
 import { inboxRowToDeliver } from '../handlers/convert.js';
+import { removeTemporaryDeviceIfGone, temporaryDeviceWentAway } from '../temporary-sessions.js';
 import type { Connection } from './connection.js';
-import { CLOSE_LOGGED_OUT } from '@pairwise/protocol/errors';
 
 /** Rows read from the store per round of a pump. */
 const PUMP_BATCH = 200;
 /** A pump stops when this many pushed rows are unacknowledged, and resumes on acks. */
 const MAX_UNACKED = 1000;
+/** A temporary device is checked this long after its last socket closed (the grace, and a margin). */
+const TEMPORARY_CHECK_DELAY_MS = TEMPORARY_SESSION_GRACE_MS + 1000;
 
 interface PumpState {
   running: boolean;
@@ -28,6 +33,8 @@ export class Hub {
   private readonly byAccount = new Map<string, Set<Connection>>();
   private readonly linkWaiters = new Map<string, Connection>();
   private readonly pumps = new WeakMap<Connection, PumpState>();
+  /** Removal checks of temporary devices whose last socket here closed (SPEC TEMP-1). */
+  private readonly temporaryChecks = new Map<string, NodeJS.Timeout>();
   private ctx: ServerContext | null = null;
   private unsubscribe: (() => void) | null = null;
 
@@ -41,6 +48,8 @@ export class Hub {
 
   detach(): void {
     this.unsubscribe?.();
+    for (const timer of this.temporaryChecks.values()) clearTimeout(timer);
+    this.temporaryChecks.clear();
   }
 
   /**
@@ -85,8 +94,24 @@ export class Hub {
     this.stopWaiting(connection);
     const device = connection.device;
     if (device === null) return;
-    removeFrom(this.byDevice, device.deviceId, connection);
+    const wasHere = removeFrom(this.byDevice, device.deviceId, connection);
     removeFrom(this.byAccount, device.accountId, connection);
+    if (wasHere && device.temporary && !this.isOnline(device.deviceId)) this.temporaryGone(device.deviceId);
+  }
+
+  /** A temporary device's last socket here closed: its minute starts (SPEC TEMP-1). */
+  private temporaryGone(deviceId: string): void {
+    const ctx = this.ctx;
+    if (ctx === null) return;
+    const fail = (error: unknown) => ctx.log.error({ err: String(error) }, 'temporary session check failed');
+    temporaryDeviceWentAway(ctx, deviceId).catch(fail);
+    clearTimeout(this.temporaryChecks.get(deviceId));
+    const timer = setTimeout(() => {
+      this.temporaryChecks.delete(deviceId);
+      removeTemporaryDeviceIfGone(ctx, deviceId).catch(fail);
+    }, TEMPORARY_CHECK_DELAY_MS);
+    timer.unref();
+    this.temporaryChecks.set(deviceId, timer);
   }
 
   /** Whether any connection of the device is open on this node. */
@@ -158,6 +183,14 @@ export class Hub {
           connection.push({ body: { case: 'preKeysLow', value: { remaining: event.remaining } } });
         }
         return;
+      case 'security': {
+        const local = [...(this.byAccount.get(event.accountId) ?? [])];
+        if (local.length === 0) return;
+        const security = await securityOf(ctx, event.accountId);
+        if (security === null) return;
+        for (const connection of local) connection.push({ body: { case: 'securityChanged', value: { security, alert: event.alert } } });
+        return;
+      }
     }
   }
 
@@ -206,9 +239,11 @@ function addTo<K>(map: Map<K, Set<Connection>>, key: K, connection: Connection):
   map.set(key, set);
 }
 
-function removeFrom<K>(map: Map<K, Set<Connection>>, key: K, connection: Connection): void {
+/** Returns whether the connection was there. */
+function removeFrom<K>(map: Map<K, Set<Connection>>, key: K, connection: Connection): boolean {
   const set = map.get(key);
-  if (!set) return;
-  set.delete(connection);
+  if (!set) return false;
+  const had = set.delete(connection);
   if (set.size === 0) map.delete(key);
+  return had;
 }
