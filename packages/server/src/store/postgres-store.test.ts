@@ -1,9 +1,12 @@
 import { randomBytes } from 'node:crypto';
+import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
+import { DialectKind } from './database.js';
+import { INITIAL_MIGRATION, migrateTo } from './migrations.js';
 import { openPostgresStore } from './open-postgres-store.js';
 import { openStore } from './open-store.js';
-import { describeStoreContract } from './store.contract.js';
+import { describeStoreContract, type OpenFromPrevious } from './store.contract.js';
 
 const databaseUrl = process.env.DATABASE_URL?.trim() || null;
 
@@ -46,7 +49,21 @@ function describePostgres(url: string): void {
     }
   });
 
-  describeStoreContract('postgres', async () => openPostgresStore({ connectionString: url, searchPath: await freshSchema() }));
+  /** A fresh schema at the first migration, seeded, then opened (and so migrated) by the store. */
+  const openFromPrevious: OpenFromPrevious = async (seed) => {
+    const schema = await freshSchema();
+    const pool = new pg.Pool({ connectionString: url, options: `-c search_path=${schema}`, max: 1 });
+    const db = new Kysely<unknown>({ dialect: new PostgresDialect({ pool }) });
+    try {
+      await migrateTo(db, DialectKind.Postgres, schema, INITIAL_MIGRATION);
+      await seed(db);
+    } finally {
+      await db.destroy();
+    }
+    return openPostgresStore({ connectionString: url, searchPath: schema });
+  };
+
+  describeStoreContract('postgres', async () => openPostgresStore({ connectionString: url, searchPath: await freshSchema() }), openFromPrevious);
 
   describe('PostgreSQL store', () => {
     it('opens through openStore, honouring options in the URL, and logs no password', async () => {

@@ -1,10 +1,13 @@
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openSqliteDatabase } from './open-sqlite-store.js';
+import { DialectKind } from './database.js';
+import { INITIAL_MIGRATION, migrateTo } from './migrations.js';
+import { openSqliteDatabase, sqliteDialect } from './open-sqlite-store.js';
 import { SQLITE_FILE_NAME, openStore } from './open-store.js';
-import { describeStoreContract } from './store.contract.js';
+import { describeStoreContract, type OpenFromPrevious } from './store.contract.js';
 
 let root: string;
 let stores = 0;
@@ -16,8 +19,22 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
+/** A file at the first migration, seeded, then opened (and so migrated) the way the server opens it. */
+const openFromPrevious: OpenFromPrevious = async (seed) => {
+  const dataDir = join(root, `previous-${stores++}`);
+  await mkdir(dataDir);
+  const db = new Kysely<unknown>({ dialect: sqliteDialect(openSqliteDatabase(join(dataDir, SQLITE_FILE_NAME))) });
+  try {
+    await migrateTo(db, DialectKind.Sqlite, null, INITIAL_MIGRATION);
+    await seed(db);
+  } finally {
+    await db.destroy();
+  }
+  return openStore({ databaseUrl: null, dataDir });
+};
+
 // A fresh file per test, through the same path the server takes.
-describeStoreContract('sqlite', () => openStore({ databaseUrl: null, dataDir: join(root, `contract-${stores++}`) }));
+describeStoreContract('sqlite', () => openStore({ databaseUrl: null, dataDir: join(root, `contract-${stores++}`) }), openFromPrevious);
 
 describe('SQLite store', () => {
   const account = {

@@ -5,9 +5,13 @@
  * @module
  */
 import { randomBytes } from 'node:crypto';
+import { DAY_MS, DEFAULT_INACTIVE_DAYS, DEFAULT_PHONE_UNUSED_DAYS, PHONE_UNUSED_WARNING_DAYS, SECURITY_LOG_MAX_EVENTS } from '@pairwise/protocol/limits';
+import { sql, type Kysely } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { encodePreKeyUpload } from './pre-key-upload-codec.js';
 import type {
   AccountRow,
+  AccountSecurityRow,
   DeviceKind,
   DeviceRow,
   EnqueueInput,
@@ -15,6 +19,7 @@ import type {
   OneTimePreKeyRow,
   PendingLinkRow,
   PreKeyUploadRow,
+  SecurityEventRow,
   SignedBodyRow,
   SignedPreKeyRow,
   Store,
@@ -41,7 +46,7 @@ function upload(oneTimeIds: readonly number[], signedId: number | null = 1): Pre
   };
 }
 
-function deviceRow(accountId: string, kind: DeviceKind, linkedAt = T0): DeviceRow {
+function deviceRow(accountId: string, kind: DeviceKind, linkedAt = T0, temporary = false): DeviceRow {
   return {
     deviceId: newDeviceId(),
     accountId,
@@ -51,7 +56,7 @@ function deviceRow(accountId: string, kind: DeviceKind, linkedAt = T0): DeviceRo
     name: kind === 'primary' ? 'Phone' : 'Chrome on Linux',
     linkedAt,
     lastActiveAt: linkedAt,
-    temporary: false,
+    temporary,
     userAgent: kind === 'primary' ? '' : 'Mozilla/5.0 (X11; Linux x86_64)',
     network: '192.0.2.0/24',
     disconnectedAt: null,
@@ -84,8 +89,22 @@ function expectPlainBytes(value: Uint8Array, expected: Uint8Array): void {
   expect([...value]).toEqual([...expected]);
 }
 
-/** Registers the contract's tests for one Store implementation; `open` gives a fresh, empty store. */
-export function describeStoreContract(name: string, open: () => Promise<Store>): void {
+function securityEvent(accountId: string, at: number, kind: SecurityEventRow['kind'] = 'pin-failed'): SecurityEventRow {
+  return { accountId, at, kind, deviceId: newDeviceId(), deviceName: 'Chrome on Linux', actor: kind === 'device-removed' ? 'phone' : '', network: '198.51.100.0/24' };
+}
+
+/**
+ * Gives a store on a database that an older release made: `seed` runs on a fresh database at
+ * the first migration (the schema before issue 5, tables as in migrations.ts' `initialSchema`),
+ * then the store opens it, migrating it to the latest schema.
+ */
+export type OpenFromPrevious = (seed: (db: Kysely<unknown>) => Promise<void>) => Promise<Store>;
+
+/**
+ * Registers the contract's tests for one Store implementation; `open` gives a fresh, empty
+ * store, `openFromPrevious` one migrated from the previous schema.
+ */
+export function describeStoreContract(name: string, open: () => Promise<Store>, openFromPrevious: OpenFromPrevious): void {
   describe(`Store contract (${name})`, () => {
     let store: Store;
 
@@ -105,8 +124,8 @@ export function describeStoreContract(name: string, open: () => Promise<Store>):
     }
 
     /** Links a companion the way the linking handler does; returns it and the new list. */
-    async function linkNew(accountId: string, linkedAt = T0 + MINUTE, maxCompanions = 4) {
-      const device = deviceRow(accountId, 'companion', linkedAt);
+    async function linkNew(accountId: string, linkedAt = T0 + MINUTE, maxCompanions = 4, temporary = false) {
+      const device = deviceRow(accountId, 'companion', linkedAt, temporary);
       const link = pendingLink(device, linkedAt + MINUTE);
       await store.createPendingLink(link);
       const account = (await store.getAccount(accountId))!;
@@ -624,6 +643,359 @@ export function describeStoreContract(name: string, open: () => Promise<Store>):
       expectPlainBytes(row.item.content, input.envelopes[0]!.content);
       expect(typeof row.seq).toBe('number');
       expect(typeof account.deviceListVersion).toBe('number');
+    });
+    it('[SSTORE-26] devices keep temporary, userAgent, network and disconnectedAt; pending links keep temporary', async () => {
+      const { primary } = await register('alice');
+      expect(await store.getDevice(primary.deviceId)).toEqual(primary);
+      const permanent = await linkNew('alice', T0 + MINUTE);
+      const temporary = await linkNew('alice', T0 + 2 * MINUTE, 4, true);
+      expect([permanent.result, temporary.result]).toEqual(['linked', 'linked']);
+      expect(await store.getDevice(temporary.device.deviceId)).toEqual(temporary.device);
+      expect(await store.getDevice(temporary.device.deviceId)).toMatchObject({ temporary: true, userAgent: 'Mozilla/5.0 (X11; Linux x86_64)', network: '192.0.2.0/24', disconnectedAt: null });
+      expect((await store.getDevice(permanent.device.deviceId))!.temporary).toBe(false);
+      expect((await store.listDevices('alice')).map((d) => d.temporary)).toEqual([false, false, true]);
+      const [, , bundle] = await store.takeBundles('alice');
+      expect(bundle!.device).toEqual(temporary.device);
+
+      const waiting = pendingLink(deviceRow('alice', 'companion', T0, true));
+      await store.createPendingLink(waiting);
+      expect(await store.getPendingLink(waiting.tokenHash, T0)).toEqual(waiting);
+      expect((await store.getPendingLink(waiting.tokenHash, T0))!.temporary).toBe(true);
+
+      // A temporary device given a disconnect time keeps it.
+      const gone: DeviceRow = { ...deviceRow('bob', 'primary', T0, true), disconnectedAt: T0 + 5 * MINUTE };
+      expect(await store.createAccount({ account: accountRow('bob'), device: gone, preKeys: upload([1]) })).toBe('created');
+      expect(await store.getDevice(gone.deviceId)).toEqual(gone);
+    });
+
+    it('[SSTORE-26] linkCompanion refuses a device whose temporary flag is not the pending link one, and the token stays usable', async () => {
+      await register('alice');
+      const device = deviceRow('alice', 'companion', T0, true);
+      const link = { ...pendingLink(device), temporary: false };
+      await store.createPendingLink(link);
+      const input = { tokenHash: link.tokenHash, now: T0, accountId: 'alice', expectedListVersion: 1, newList: list(), maxCompanions: 4 };
+      await expect(store.linkCompanion({ ...input, device })).rejects.toThrow(TypeError);
+      expect(await store.getDevice(device.deviceId)).toBeNull();
+      expect(await store.getPendingLink(link.tokenHash, T0)).not.toBeNull();
+      expect(await store.linkCompanion({ ...input, device: { ...device, temporary: false } })).toBe('linked');
+      expect((await store.getDevice(device.deviceId))!.temporary).toBe(false);
+
+      // Only a temporary device may carry a disconnect time.
+      const odd: DeviceRow = { ...deviceRow('carol', 'primary'), disconnectedAt: T0 };
+      await expect(store.createAccount({ account: accountRow('carol'), device: odd, preKeys: upload([1]) })).rejects.toThrow(TypeError);
+      expect(await store.getAccount('carol')).toBeNull();
+    });
+
+    it('[SSTORE-27] a new account has no PIN, no failures, the default policies, and its reminder clock starts at its creation', async () => {
+      const account = { ...accountRow('alice'), createdAt: T0 + 7 * MINUTE };
+      expect(await store.createAccount({ account, device: deviceRow('alice', 'primary'), preKeys: upload([1]) })).toBe('created');
+      const expected: AccountSecurityRow = {
+        accountId: 'alice',
+        pinHash: null,
+        pinFailures: 0,
+        pinNextTryAt: 0,
+        pinLockedUntil: 0,
+        pinReminderStage: 0,
+        pinReminderSince: T0 + 7 * MINUTE,
+        inactiveDays: DEFAULT_INACTIVE_DAYS,
+        phoneUnusedDays: DEFAULT_PHONE_UNUSED_DAYS,
+        phoneWarningSentAt: 0,
+      };
+      expect(await store.getSecurity('alice')).toEqual(expected);
+      expect(await store.getSecurity('nobody')).toBeNull();
+      // A refused account leaves no security row behind.
+      expect(await store.createAccount({ account: accountRow('bob'), device: { ...deviceRow('bob', 'primary'), deviceId: (await store.listDevices('alice'))[0]!.deviceId }, preKeys: upload([1]) })).toBe(
+        'device-id-taken',
+      );
+      expect(await store.getSecurity('bob')).toBeNull();
+    });
+
+    it('[SSTORE-28] updateSecurity changes exactly the fields patched, per account', async () => {
+      await register('alice');
+      await register('bob');
+      const bobBefore = await store.getSecurity('bob');
+      const full: Omit<AccountSecurityRow, 'accountId'> = {
+        pinHash: '$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo',
+        pinFailures: 3,
+        pinNextTryAt: T0 + 30_000,
+        pinLockedUntil: T0 + 60 * MINUTE,
+        pinReminderStage: 2,
+        pinReminderSince: T0 + DAY,
+        inactiveDays: 7,
+        phoneUnusedDays: 0,
+        phoneWarningSentAt: T0 + 2 * DAY,
+      };
+      expect(await store.updateSecurity('alice', full)).toBe(true);
+      expect(await store.getSecurity('alice')).toEqual({ accountId: 'alice', ...full });
+      expect(await store.updateSecurity('alice', { inactiveDays: 90, pinHash: null })).toBe(true);
+      expect(await store.getSecurity('alice')).toEqual({ accountId: 'alice', ...full, inactiveDays: 90, pinHash: null });
+      expect(await store.getSecurity('bob')).toEqual(bobBefore);
+      // An empty patch changes nothing but still says whether the account exists.
+      expect(await store.updateSecurity('alice', {})).toBe(true);
+      expect(await store.updateSecurity('nobody', { inactiveDays: 1 })).toBe(false);
+      expect(await store.updateSecurity('nobody', {})).toBe(false);
+      expect(await store.getSecurity('nobody')).toBeNull();
+      await expect(store.updateSecurity('alice', { inactiveDays: 1.5 })).rejects.toThrow(RangeError);
+      expect((await store.getSecurity('alice'))!.inactiveDays).toBe(90);
+    });
+
+    it('[SSTORE-29] updateSecurity with expectedFailures changes nothing unless pinFailures is still that value', async () => {
+      await register('alice');
+      expect(await store.updateSecurity('alice', { pinFailures: 1, pinNextTryAt: T0 + 1 }, 1)).toBe(false);
+      expect(await store.getSecurity('alice')).toMatchObject({ pinFailures: 0, pinNextTryAt: 0 });
+      expect(await store.updateSecurity('alice', { pinFailures: 1, pinNextTryAt: T0 + 1 }, 0)).toBe(true);
+      expect(await store.getSecurity('alice')).toMatchObject({ pinFailures: 1, pinNextTryAt: T0 + 1 });
+      expect(await store.updateSecurity('alice', { pinReminderStage: 1 }, 0)).toBe(false);
+      expect(await store.updateSecurity('alice', {}, 0)).toBe(false);
+      expect(await store.updateSecurity('alice', {}, 1)).toBe(true);
+      expect(await store.updateSecurity('nobody', { pinFailures: 1 }, 0)).toBe(false);
+
+      // Two tries racing on the same count: exactly one is counted.
+      const results = await Promise.all(Array.from({ length: 6 }, (_, i) => store.updateSecurity('alice', { pinFailures: 2, pinNextTryAt: T0 + i }, 1)));
+      expect(results.filter(Boolean)).toHaveLength(1);
+      expect((await store.getSecurity('alice'))!.pinFailures).toBe(2);
+    });
+
+    it('[SSTORE-30] the security log reads back newest first, ties in reverse insertion order, at most limit, per account', async () => {
+      await register('alice');
+      await register('bob');
+      const events = [
+        securityEvent('alice', T0 + 1, 'device-linked'),
+        securityEvent('alice', T0 + 3, 'pin-enabled'),
+        securityEvent('alice', T0 + 2, 'device-removed'),
+        securityEvent('alice', T0 + 5, 'pin-failed'),
+        securityEvent('alice', T0 + 5, 'pin-locked'),
+        securityEvent('alice', T0 + 4, 'policies-changed'),
+      ];
+      for (const event of events) await store.addSecurityEvent(event);
+      await store.addSecurityEvent(securityEvent('bob', T0 + 9, 'pin-changed'));
+      const [linked, enabled, removed, failed, locked, policies] = events;
+      expect(await store.listSecurityEvents('alice', 100)).toEqual([locked, failed, policies, enabled, removed, linked]);
+      expect(await store.listSecurityEvents('alice', 2)).toEqual([locked, failed]);
+      expect(await store.listSecurityEvents('alice', 0)).toEqual([]);
+      expect((await store.listSecurityEvents('bob', 100)).map((e) => e.kind)).toEqual(['pin-changed']);
+      // An unknown account keeps no log.
+      await store.addSecurityEvent(securityEvent('nobody', T0));
+      expect(await store.listSecurityEvents('nobody', 100)).toEqual([]);
+    });
+
+    it(`[SSTORE-31] the security log keeps the newest ${SECURITY_LOG_MAX_EVENTS} entries of each account`, async () => {
+      await register('alice');
+      await register('bob');
+      await store.addSecurityEvent(securityEvent('bob', T0 - DAY));
+      for (let i = 0; i < SECURITY_LOG_MAX_EVENTS; i++) await store.addSecurityEvent(securityEvent('alice', T0 + i * 1000));
+      expect(await store.listSecurityEvents('alice', 1000)).toHaveLength(SECURITY_LOG_MAX_EVENTS);
+      // Past the limit, the oldest goes, whatever order the entries come in; several at once
+      // (on PostgreSQL, on several connections) still leave exactly the limit.
+      const late = [securityEvent('alice', T0 + 1), securityEvent('alice', T0 - 1)];
+      const newer = Array.from({ length: 5 }, (_, i) => securityEvent('alice', T0 + (SECURITY_LOG_MAX_EVENTS + i) * 1000));
+      await Promise.all([...late, ...newer].map((event) => store.addSecurityEvent(event)));
+      const kept = await store.listSecurityEvents('alice', 1000);
+      expect(kept).toHaveLength(SECURITY_LOG_MAX_EVENTS);
+      const times = kept.map((e) => e.at);
+      expect(times[0]).toBe(T0 + (SECURITY_LOG_MAX_EVENTS + 4) * 1000);
+      expect(times.at(-1)).toBe(T0 + 5 * 1000);
+      expect(times).not.toContain(T0 + 1);
+      expect(times).not.toContain(T0 - 1);
+      expect(await store.listSecurityEvents('bob', 1000)).toHaveLength(1);
+    });
+
+    it('[SSTORE-32] pruneSecurityEvents deletes entries older than the cut-off across accounts; removing a device keeps its entries', async () => {
+      await register('alice');
+      await register('bob');
+      const { device } = await linkNew('alice');
+      const linked = { ...securityEvent('alice', T0 + DAY, 'device-linked'), deviceId: device.deviceId };
+      for (const event of [securityEvent('alice', T0), linked, securityEvent('alice', T0 + 2 * DAY), securityEvent('bob', T0 + DAY - 1)]) {
+        await store.addSecurityEvent(event);
+      }
+      expect(await store.removeDevice(device.deviceId, null)).toBe('removed');
+      expect(await store.listSecurityEvents('alice', 10)).toContainEqual(linked);
+
+      expect(await store.pruneSecurityEvents(T0 + DAY)).toBe(2);
+      expect((await store.listSecurityEvents('alice', 10)).map((e) => e.at)).toEqual([T0 + 2 * DAY, T0 + DAY]);
+      expect(await store.listSecurityEvents('bob', 10)).toEqual([]);
+      expect(await store.pruneSecurityEvents(T0 + DAY)).toBe(0);
+    });
+
+    it('[SSTORE-33] disconnect marks are kept for temporary devices only; a start marks the unmarked ones', async () => {
+      const { primary } = await register('alice');
+      const { device: permanent } = await linkNew('alice', T0 + MINUTE);
+      const { device: first } = await linkNew('alice', T0 + 2 * MINUTE, 4, true);
+      const { device: second } = await linkNew('alice', T0 + 3 * MINUTE, 4, true);
+      const disconnectedAt = async (device: DeviceRow) => (await store.getDevice(device.deviceId))!.disconnectedAt;
+
+      await store.setDisconnectedAt(first.deviceId, T0 + 5 * MINUTE);
+      await store.setDisconnectedAt(permanent.deviceId, T0 + 5 * MINUTE);
+      await store.setDisconnectedAt(primary.deviceId, T0 + 5 * MINUTE);
+      await store.setDisconnectedAt(newDeviceId(), T0);
+      expect(await disconnectedAt(first)).toBe(T0 + 5 * MINUTE);
+      expect(await disconnectedAt(permanent)).toBeNull();
+      expect(await disconnectedAt(primary)).toBeNull();
+
+      await store.markTemporaryDevicesDisconnected(T0 + 9 * MINUTE);
+      expect(await disconnectedAt(first)).toBe(T0 + 5 * MINUTE);
+      expect(await disconnectedAt(second)).toBe(T0 + 9 * MINUTE);
+      expect(await disconnectedAt(permanent)).toBeNull();
+      expect(await disconnectedAt(primary)).toBeNull();
+
+      await store.setDisconnectedAt(first.deviceId, null);
+      expect(await disconnectedAt(first)).toBeNull();
+      await store.markTemporaryDevicesDisconnected(T0 + 11 * MINUTE);
+      expect(await disconnectedAt(first)).toBe(T0 + 11 * MINUTE);
+      expect(await disconnectedAt(second)).toBe(T0 + 9 * MINUTE);
+    });
+
+    it('[SSTORE-34] listGoneTemporaryDevices gives temporary devices whose socket closed strictly before the cut-off', async () => {
+      await register('alice');
+      await register('bob');
+      const { device: permanent } = await linkNew('alice', T0 + MINUTE);
+      const { device: early } = await linkNew('alice', T0 + 2 * MINUTE, 4, true);
+      const { device: late } = await linkNew('bob', T0 + 3 * MINUTE, 4, true);
+      const { device: connected } = await linkNew('bob', T0 + 4 * MINUTE, 4, true);
+      await store.setDisconnectedAt(permanent.deviceId, T0);
+      await store.setDisconnectedAt(early.deviceId, T0 + 5 * MINUTE);
+      await store.setDisconnectedAt(late.deviceId, T0 + 6 * MINUTE);
+      const gone = async (before: number) => (await store.listGoneTemporaryDevices(before)).map((d) => d.deviceId);
+
+      expect(await gone(T0 + 5 * MINUTE)).toEqual([]);
+      expect(await gone(T0 + 6 * MINUTE)).toEqual([early.deviceId]);
+      expect(await gone(T0 + 6 * MINUTE + 1)).toEqual([early.deviceId, late.deviceId]);
+      expect(await store.listGoneTemporaryDevices(T0 + DAY)).toEqual([
+        { ...early, disconnectedAt: T0 + 5 * MINUTE },
+        { ...late, disconnectedAt: T0 + 6 * MINUTE },
+      ]);
+      await store.setDisconnectedAt(early.deviceId, null);
+      expect(await gone(T0 + DAY)).toEqual([late.deviceId]);
+      expect(await gone(T0 + DAY)).not.toContain(connected.deviceId);
+    });
+
+    it("[SSTORE-35] listInactiveCompanions gives companions idle longer than their own account's inactiveDays", async () => {
+      const alice = await register('alice');
+      await register('bob');
+      expect(await store.updateSecurity('bob', { inactiveDays: 7 })).toBe(true);
+      const now = T0 + 40 * DAY;
+      // Alice keeps the default of 30 days: the cut-off is T0 + 10 days.
+      const aliceCutoff = now - DEFAULT_INACTIVE_DAYS * DAY_MS;
+      const aliceAtCutoff = await linkNew('alice', aliceCutoff);
+      const aliceIdle = await linkNew('alice', aliceCutoff - MINUTE);
+      const aliceTemporary = await linkNew('alice', aliceCutoff - DAY, 4, true);
+      const aliceWithinBobsPolicyOnly = await linkNew('alice', T0 + 20 * DAY);
+      // Bob chose 7 days: the cut-off is T0 + 33 days.
+      const bobIdle = await linkNew('bob', now - 7 * DAY - MINUTE);
+      const bobAtCutoff = await linkNew('bob', now - 7 * DAY);
+      const bobLongIdle = await linkNew('bob', T0 + 20 * DAY);
+      await store.touchDevice(alice.primary.deviceId, T0);
+
+      const inactive = (await store.listInactiveCompanions(now)).map((d) => d.deviceId).sort();
+      expect(inactive).toEqual([aliceIdle, aliceTemporary, bobIdle, bobLongIdle].map((l) => l.device.deviceId).sort());
+      for (const active of [aliceAtCutoff, aliceWithinBobsPolicyOnly, bobAtCutoff]) expect(inactive).not.toContain(active.device.deviceId);
+      expect(inactive).not.toContain(alice.primary.deviceId);
+      expect((await store.listInactiveCompanions(now)).find((d) => d.deviceId === aliceTemporary.device.deviceId)).toEqual(aliceTemporary.device);
+
+      // Activity brings a companion back; a longer policy spares Bob's.
+      await store.touchDevice(aliceIdle.device.deviceId, now);
+      expect(await store.updateSecurity('bob', { inactiveDays: 30 })).toBe(true);
+      expect((await store.listInactiveCompanions(now)).map((d) => d.deviceId)).toEqual([aliceTemporary.device.deviceId]);
+    });
+
+    /**
+     * Accounts for the unused-phone rules, at `now`: each primary last used `idleDays` (and
+     * `extra` ms) before, with the given policy and with or without a companion.
+     */
+    async function unusedPhones(now: number) {
+      const setups = {
+        idle15: { phoneUnusedDays: 14, idle: 14 * DAY + MINUTE, companion: true },
+        atCutoff14: { phoneUnusedDays: 14, idle: 14 * DAY, companion: true },
+        idle20of30: { phoneUnusedDays: 30, idle: 20 * DAY, companion: true },
+        idle31of30: { phoneUnusedDays: 30, idle: 30 * DAY + MINUTE, companion: true },
+        never: { phoneUnusedDays: 0, idle: 35 * DAY, companion: true },
+        alone: { phoneUnusedDays: 14, idle: 35 * DAY, companion: false },
+        atWarning: { phoneUnusedDays: 14, idle: PHONE_UNUSED_WARNING_DAYS * DAY, companion: true },
+        pastWarning: { phoneUnusedDays: 14, idle: PHONE_UNUSED_WARNING_DAYS * DAY + MINUTE, companion: true },
+      } as const;
+      const primaries: Record<string, string> = {};
+      for (const [accountId, setup] of Object.entries(setups)) {
+        const { primary } = await register(accountId);
+        primaries[accountId] = primary.deviceId;
+        expect(await store.updateSecurity(accountId, { phoneUnusedDays: setup.phoneUnusedDays })).toBe(true);
+        if (setup.companion) expect((await linkNew(accountId, now - MINUTE)).result).toBe('linked');
+        await store.touchDevice(primary.deviceId, now - setup.idle);
+      }
+      return primaries as Record<keyof typeof setups, string>;
+    }
+
+    it("[SSTORE-36] listUnusedPrimaries('expire') gives primaries idle longer than their account's phoneUnusedDays, if not 0 and with a companion", async () => {
+      const now = T0 + 60 * DAY;
+      const primaries = await unusedPhones(now);
+      const unused = await store.listUnusedPrimaries(now, 'expire');
+      expect(unused.map((d) => d.deviceId).sort()).toEqual([primaries.idle15, primaries.idle31of30].sort());
+      expect(unused.every((d) => d.kind === 'primary')).toBe(true);
+      expect(unused.find((d) => d.deviceId === primaries.idle15)).toMatchObject({ accountId: 'idle15', lastActiveAt: now - 14 * DAY - MINUTE });
+
+      // Removing the only companion takes the account off the list.
+      const companion = (await store.listDevices('idle15')).find((d) => d.kind === 'companion')!;
+      expect(await store.removeDevice(companion.deviceId, null)).toBe('removed');
+      expect((await store.listUnusedPrimaries(now, 'expire')).map((d) => d.deviceId)).toEqual([primaries.idle31of30]);
+      expect(await store.listUnusedPrimaries(T0, 'expire')).toEqual([]);
+    });
+
+    it(`[SSTORE-37] listUnusedPrimaries('warn') gives primaries idle longer than ${PHONE_UNUSED_WARNING_DAYS} days, if phoneUnusedDays is not 0 and with a companion`, async () => {
+      const now = T0 + 60 * DAY;
+      const primaries = await unusedPhones(now);
+      const warned = (await store.listUnusedPrimaries(now, 'warn')).map((d) => d.deviceId).sort();
+      expect(warned).toEqual([primaries.idle15, primaries.atCutoff14, primaries.idle20of30, primaries.idle31of30, primaries.pastWarning].sort());
+      for (const spared of [primaries.never, primaries.alone, primaries.atWarning]) expect(warned).not.toContain(spared);
+      expect(await store.updateSecurity('pastWarning', { phoneUnusedDays: 0 })).toBe(true);
+      expect((await store.listUnusedPrimaries(now, 'warn')).map((d) => d.deviceId)).not.toContain(primaries.pastWarning);
+    });
+  });
+
+  describe(`Store contract (${name}), migrated from the previous schema`, () => {
+    it('[SSTORE-38] rows an older release stored read back with the defaults, and the new features work on them', async () => {
+      const createdAt = T0 - 90 * DAY;
+      const primaryId = newDeviceId();
+      const companionId = newDeviceId();
+      const tokenHash = random(32);
+      const store = await openFromPrevious(async (db) => {
+        await sql`insert into accounts (account_id, identity_key, list_body, list_signature, list_version, created_at)
+          values ('alice', ${random(32)}, ${random(10)}, ${random(64)}, 2, ${createdAt})`.execute(db);
+        for (const [deviceId, kind, lastActiveAt] of [
+          [primaryId, 'primary', T0],
+          [companionId, 'companion', createdAt],
+        ] as const) {
+          await sql`insert into devices (device_id, account_id, kind, signing_key, agreement_key, name, linked_at, last_active_at)
+            values (${deviceId}, 'alice', ${kind}, ${random(32)}, ${random(32)}, 'Old', ${createdAt}, ${lastActiveAt})`.execute(db);
+        }
+        await sql`insert into pending_links (token_hash, created_at, expires_at, ip_address, user_agent, device_name, device_id, signing_key, agreement_key, pre_keys)
+          values (${tokenHash}, ${T0}, ${T0 + MINUTE}, '192.0.2.7', 'UA', 'Laptop', ${newDeviceId()}, ${random(32)}, ${random(32)}, ${encodePreKeyUpload(upload([1]))})`.execute(db);
+      });
+      try {
+        expect(await store.getDevice(primaryId)).toMatchObject({ kind: 'primary', temporary: false, userAgent: '', network: '', disconnectedAt: null, lastActiveAt: T0 });
+        expect(await store.getDevice(companionId)).toMatchObject({ kind: 'companion', temporary: false, userAgent: '', network: '', disconnectedAt: null });
+        expect((await store.getPendingLink(tokenHash, T0))!.temporary).toBe(false);
+        expect(await store.getSecurity('alice')).toEqual({
+          accountId: 'alice',
+          pinHash: null,
+          pinFailures: 0,
+          pinNextTryAt: 0,
+          pinLockedUntil: 0,
+          pinReminderStage: 0,
+          pinReminderSince: createdAt,
+          inactiveDays: DEFAULT_INACTIVE_DAYS,
+          phoneUnusedDays: DEFAULT_PHONE_UNUSED_DAYS,
+          phoneWarningSentAt: 0,
+        });
+        // The old companion has been idle 90 days, past the default 30; the phone was used at T0.
+        expect((await store.listInactiveCompanions(T0)).map((d) => d.deviceId)).toEqual([companionId]);
+        expect((await store.listUnusedPrimaries(T0 + 15 * DAY, 'expire')).map((d) => d.deviceId)).toEqual([primaryId]);
+        expect(await store.updateSecurity('alice', { pinFailures: 1 }, 0)).toBe(true);
+        await store.addSecurityEvent(securityEvent('alice', T0));
+        expect(await store.listSecurityEvents('alice', 10)).toHaveLength(1);
+        await store.markTemporaryDevicesDisconnected(T0);
+        expect(await store.listGoneTemporaryDevices(T0 + DAY)).toEqual([]);
+      } finally {
+        await store.close();
+      }
     });
   });
 }
