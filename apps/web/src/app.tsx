@@ -29,7 +29,10 @@ type AppState =
 const LOGGED_OUT_NOTICES: Record<string, string> = {
   'logged-out': 'You logged out. Pairwise deleted everything it kept in this browser.',
   removed: 'This browser was logged out from your phone. Pairwise deleted everything it kept in this browser.',
-  expired: 'This browser was logged out because it was not used for a long time. Pairwise deleted everything it kept in this browser.',
+  // The server says 'expired' for every automatic log out: this computer unused for longer than the
+  // phone's setting, the phone itself unused, or a temporary session whose tab had closed.
+  expired:
+    'This browser was logged out automatically: it, or your phone, was not used for longer than your phone’s settings allow. Pairwise deleted everything it kept in this browser.',
 };
 
 /** The whole app. */
@@ -81,8 +84,8 @@ export function App() {
         <LinkScreen
           notice={state.notice}
           onChoosePhone={() => setState({ kind: 'create' })}
-          onLinked={(store: MemoryStore) =>
-            void open(linkedSession(store)).catch((error: unknown) =>
+          onLinked={(store: MemoryStore, temporary: boolean) =>
+            void open(linkedSession(store, { temporary })).catch((error: unknown) =>
               setState({ kind: 'link', notice: `Linking did not finish: ${describeError(error)} Scan the new code to try again.` }),
             )
           }

@@ -3,9 +3,10 @@
  * phone) or by linking (a companion), and ended by log out with everything wiped.
  * @module
  */
-import type { ClientStore } from '@pairwise/client/client-store';
 import type { IndexedDbStore } from '@pairwise/client/dom/indexeddb-store';
+import type { MemoryStore } from '@pairwise/client/memory-store';
 import { PairwiseClient } from '@pairwise/client/pairwise-client';
+import { AlertFeed } from './alerts/alert-feed.js';
 import { ChatStore } from './chats/chat-store.js';
 import { connectOptions } from './platform/connection.js';
 import { copyStore, hasDeviceStore, openDeviceStore } from './platform/device-store.js';
@@ -15,8 +16,13 @@ import { wipeBrowserData } from './platform/wipe.js';
 /** A device at work: its client, its store and its chats. */
 export interface Session {
   readonly client: PairwiseClient;
-  readonly store: IndexedDbStore;
+  /** IndexedDB; a memory store for a temporary session, which writes nothing to disk (SPEC TEMP-2). */
+  readonly store: IndexedDbStore | MemoryStore;
+  /** "Keep me signed in" was unticked: nothing of this device may reach the disk, and it ends with the tab. */
+  readonly temporary: boolean;
   readonly chats: ChatStore;
+  /** "New device linked" and "Linking locked", heard from the moment the client exists. */
+  readonly alerts: AlertFeed;
   /**
    * Settles when the device is logged out (the SDK has wiped its store by then). Listened to from
    * the moment the client exists: a device removed while the browser was closed hears it on its
@@ -53,8 +59,16 @@ export async function createAccountSession(username: string): Promise<Session> {
   }
 }
 
-/** Keeps the device a link request made in memory, and opens it. */
-export async function linkedSession(linked: ClientStore): Promise<Session> {
+/**
+ * Keeps the device a link request made in memory, and opens it. A temporary session stays in that
+ * memory store: no database is created, so closing the tab leaves nothing behind (SPEC TEMP-2).
+ */
+export async function linkedSession(linked: MemoryStore, options: { readonly temporary: boolean }): Promise<Session> {
+  if (options.temporary) {
+    const client = await PairwiseClient.open(connectOptions(linked));
+    if (client === null) throw new Error('the linked device was not kept');
+    return withChats(client, linked, true);
+  }
   const store = await openDeviceStore();
   await copyStore(linked, store);
   await linked.close();
@@ -63,9 +77,10 @@ export async function linkedSession(linked: ClientStore): Promise<Session> {
   return withChats(client, store);
 }
 
-async function withChats(client: PairwiseClient, store: IndexedDbStore): Promise<Session> {
+async function withChats(client: PairwiseClient, store: IndexedDbStore | MemoryStore, temporary = false): Promise<Session> {
   // Subscribed before anything is awaited, so that the event cannot be missed.
   const loggedOut = client.once('logged-out');
+  const alerts = new AlertFeed(client);
   const chats = new ChatStore(client, store);
   try {
     await chats.start();
@@ -74,7 +89,7 @@ async function withChats(client: PairwiseClient, store: IndexedDbStore): Promise
     // its loggedOut settles; anything else is a real failure.
     if (!(await Promise.race([loggedOut.then(() => true), delay(1000).then(() => false)]))) throw error;
   }
-  return { client, store, chats, loggedOut };
+  return { client, store, temporary, chats, alerts, loggedOut };
 }
 
 function delay(ms: number): Promise<void> {

@@ -1,16 +1,21 @@
 /**
  * The phone's "Link a device" screen: the camera scanner (or a picture), then a confirmation that
- * says which browser asks, from where and when, before anything is linked (SPEC LINK-5).
+ * says which browser asks, from where and when, warns when it is not on this phone's network, and
+ * asks for the two-step PIN when one is set, before anything is linked (SPEC LINK-5, LINK-6, PIN-2).
  * Link codes are accepted here and nowhere else.
  * @module
  */
-import { LinkError, LinkErrorReason } from '@pairwise/client/errors';
+import { LinkError, LinkErrorReason, RequestError } from '@pairwise/client/errors';
 import type { LinkRequestDetails } from '@pairwise/client/pairwise-client';
 import { useEffect, useRef, useState } from 'preact/hooks';
+import { serverClock } from '../alerts/server-clock.js';
+import { useTicker } from '../alerts/use-security.js';
 import { formatDateTime } from '../platform/format.js';
 import { describePlace } from '../platform/place.js';
 import { describeUserAgent } from '../platform/user-agent.js';
 import type { Session } from '../session.js';
+import { isWholePin, PinInput } from '../settings/pin-input.js';
+import { describePinRefusal } from '../settings/pin-refusal.js';
 import { describeError } from '../ui/describe-error.js';
 import { Loading } from '../ui/spinner.js';
 import type { CameraScan } from './qr-scanner.js';
@@ -18,8 +23,17 @@ import type { CameraScan } from './qr-scanner.js';
 type Step =
   | { readonly kind: 'scanning'; readonly cameraError: string | null }
   | { readonly kind: 'checking' }
-  | { readonly kind: 'confirm'; readonly details: LinkRequestDetails; readonly approve: () => Promise<void>; readonly error: string | null }
-  | { readonly kind: 'linking'; readonly details: LinkRequestDetails }
+  | {
+      readonly kind: 'confirm';
+      readonly details: LinkRequestDetails;
+      readonly approve: (pin?: string) => Promise<void>;
+      readonly error: string | null;
+      /** A PIN is asked for: the request said so, or the server refused without one. */
+      readonly pinRequired: boolean;
+      /** No PIN may be tried before this time (this device's clock), after too many wrong ones. */
+      readonly waitUntil: number | null;
+    }
+  | { readonly kind: 'linking'; readonly details: LinkRequestDetails; readonly pinRequired: boolean }
   | { readonly kind: 'refused'; readonly title: string; readonly message: string };
 
 /** Props of the link screen. */
@@ -34,14 +48,20 @@ export interface LinkDeviceProps {
 export function LinkDevice({ session, onLinked, onCancel }: LinkDeviceProps) {
   const [step, setStep] = useState<Step>({ kind: 'scanning', cameraError: null });
   const [cameraAttempt, setCameraAttempt] = useState(0);
+  const [pin, setPin] = useState('');
   const video = useRef<HTMLVideoElement>(null);
   const fileInput = useRef<HTMLInputElement>(null);
+  const pinField = useRef<HTMLInputElement>(null);
+  const waitUntil = step.kind === 'confirm' ? step.waitUntil : null;
+  const now = useTicker(1000, waitUntil !== null);
+  const waiting = waitUntil !== null && waitUntil > now;
 
   const inspect = async (text: string) => {
     setStep({ kind: 'checking' });
+    setPin('');
     try {
       const { details, approve } = await session.client.inspectLink(text);
-      setStep({ kind: 'confirm', details, approve, error: null });
+      setStep({ kind: 'confirm', details, approve, error: null, pinRequired: details.pinRequired, waitUntil: null });
     } catch (error) {
       setStep(refusal(error));
     }
@@ -90,15 +110,22 @@ export function LinkDevice({ session, onLinked, onCancel }: LinkDeviceProps) {
   };
 
   const confirm = async () => {
-    if (step.kind !== 'confirm') return;
-    setStep({ kind: 'linking', details: step.details });
+    if (step.kind !== 'confirm' || waiting || (step.pinRequired && !isWholePin(pin))) return;
+    setStep({ kind: 'linking', details: step.details, pinRequired: step.pinRequired });
     try {
-      await step.approve();
+      await step.approve(step.pinRequired ? pin : undefined);
+      setPin('');
       onLinked(step.details.deviceName);
     } catch (error) {
-      setStep({ ...step, error: describeError(error) });
+      const refusal = describePinRefusal(error, serverClock(session.client).toLocal);
+      const pinRequired = step.pinRequired || (error instanceof RequestError && error.code === 'PIN_REQUIRED');
+      if (refusal?.clear) setPin('');
+      setStep({ ...step, pinRequired, error: refusal?.message ?? describeError(error), waitUntil: refusal?.waitUntil ?? null });
+      // Back to the PIN, which the next try needs (after the re-render that shows it).
+      if (refusal !== null) setTimeout(() => pinField.current?.focus(), 0);
     }
   };
+  const canConfirm = step.kind === 'confirm' && !waiting && (!step.pinRequired || isWholePin(pin));
 
   const again = () => {
     setStep({ kind: 'scanning', cameraError: null });
@@ -131,13 +158,36 @@ export function LinkDevice({ session, onLinked, onCancel }: LinkDeviceProps) {
 
       {step.kind === 'checking' && <Loading label="Checking the code…" />}
 
-      {(step.kind === 'confirm' || step.kind === 'linking') && <LinkDetails details={step.details} />}
+      {(step.kind === 'confirm' || step.kind === 'linking') && <LinkDetails details={step.details} toLocal={serverClock(session.client).toLocal} />}
 
-      {step.kind === 'confirm' && step.error !== null && (
-        <p class="error" role="alert">
-          {step.error}
-        </p>
+      {(step.kind === 'confirm' || step.kind === 'linking') && step.pinRequired && (
+        <form
+          class="link-pin"
+          onSubmit={(event) => {
+            event.preventDefault();
+            void confirm();
+          }}
+          noValidate
+        >
+          <PinInput
+            label="Two-step PIN"
+            value={pin}
+            onValue={setPin}
+            inputRef={pinField}
+            autoFocus
+            invalid={step.kind === 'confirm' && step.error !== null}
+            describedBy="link-pin-hint link-error"
+            disabled={step.kind === 'linking' || waiting}
+          />
+          <p id="link-pin-hint" class="hint">
+            Two-step verification is on: linking needs the 6-digit PIN you chose in Settings.
+          </p>
+        </form>
       )}
+
+      <p id="link-error" class="error" role="alert">
+        {step.kind === 'confirm' ? step.error : null}
+      </p>
 
       {step.kind === 'refused' && (
         <div class="refusal" role="alert">
@@ -148,7 +198,7 @@ export function LinkDevice({ session, onLinked, onCancel }: LinkDeviceProps) {
 
       <div class="actions">
         {step.kind === 'confirm' && (
-          <button type="button" class="button primary" onClick={() => void confirm()}>
+          <button type="button" class="button primary" onClick={() => void confirm()} disabled={!canConfirm}>
             Confirm link
           </button>
         )}
@@ -188,8 +238,11 @@ export function LinkDevice({ session, onLinked, onCancel }: LinkDeviceProps) {
   );
 }
 
-/** Who is asking: browser, place and time, with a warning when it is not on a local network. */
-function LinkDetails({ details }: { readonly details: LinkRequestDetails }) {
+/**
+ * Who is asking: browser, place, time and whether the session is temporary, with a warning when
+ * the computer is not on this phone's network (SPEC LINK-6).
+ */
+function LinkDetails({ details, toLocal }: { readonly details: LinkRequestDetails; readonly toLocal: (serverTime: number) => number }) {
   const place = describePlace(details.ipAddress);
   return (
     <div class="link-details">
@@ -204,12 +257,20 @@ function LinkDetails({ details }: { readonly details: LinkRequestDetails }) {
         <dt>Place</dt>
         <dd>{place.label}</dd>
         <dt>Time</dt>
-        <dd>{formatDateTime(details.createdAt)}</dd>
+        <dd>{formatDateTime(toLocal(details.createdAt))}</dd>
+        {details.temporary && (
+          <>
+            <dt>Session</dt>
+            <dd>
+              <span class="badge-label">Temporary session</span>
+              <span class="fine-print">Nothing is saved on that computer; it is logged out when its tab closes.</span>
+            </dd>
+          </>
+        )}
       </dl>
-      {place.remote && (
+      {!details.sameNetwork && (
         <p class="warning" role="note">
-          This computer is not on a local network. Only confirm if you are in front of it right now: someone who
-          sent you a code could read your messages.
+          This computer is not on your phone's network. Link only a computer that is in front of you.
         </p>
       )}
       <p>The computer will show your chats and can send messages as you until you log it out from this phone.</p>

@@ -1,14 +1,19 @@
 /**
- * The phone's list of every linked device: name, "Active now" or when last active, when linked,
- * and a one-click log out for each (SPEC DEVICES-*). The list follows changes live.
+ * The phone's list of every linked device: name, browser and system, coarse place, "Temporary"
+ * for sessions that end with their tab, "Active now" or when last active, when linked, and a
+ * one-click log out for each (SPEC DEVICES-*, TEMP-1). The list follows changes live.
  * @module
  */
 import type { DeviceSummary } from '@pairwise/client/pairwise-client';
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import { formatAgo, formatDateTime } from '../platform/format.js';
+import { describePlace } from '../platform/place.js';
+import { describeUserAgent } from '../platform/user-agent.js';
 import type { Session } from '../session.js';
+import { SECURITY_LOG_PATH } from '../shell/settings.js';
 import { describeError } from '../ui/describe-error.js';
 import { ConfirmDialog } from '../ui/dialog.js';
+import { Link } from '../ui/router.js';
 import { Loading } from '../ui/spinner.js';
 
 /** How often "last active" is refreshed while the list is open. */
@@ -121,7 +126,16 @@ export function LinkedDevices({ session, flash, onLinkDevice }: LinkedDevicesPro
               {companions.map((device) => (
                 <li key={device.deviceId} class="device">
                   <div>
-                    <h2 class="device-name">{device.name}</h2>
+                    <h2 class="device-name">
+                      {device.name}
+                      {device.temporary && (
+                        <>
+                          {' '}
+                          <span class="badge-label">Temporary</span>
+                        </>
+                      )}
+                    </h2>
+                    <p class="device-where">{whereAndWhat(device)}</p>
                     <p class="device-state">
                       {device.online ? (
                         <span class="online">Active now</span>
@@ -153,6 +167,9 @@ export function LinkedDevices({ session, flash, onLinkDevice }: LinkedDevicesPro
           )}
         </>
       )}
+      <p class="log-link">
+        <Link to={SECURITY_LOG_PATH}>Security log</Link>: every link and log out, with when and where.
+      </p>
       {confirmAll && (
         <ConfirmDialog
           title="Log out all devices?"
@@ -166,4 +183,12 @@ export function LinkedDevices({ session, flash, onLinkDevice }: LinkedDevicesPro
       )}
     </section>
   );
+}
+
+/** "Chrome on Linux · Local network" (the browser left out when the name already says it). */
+function whereAndWhat(device: DeviceSummary): string {
+  const browser = device.userAgent ? describeUserAgent(device.userAgent) : '';
+  const place = describePlace(device.network).label;
+  const parts = [browser !== '' && browser !== device.name ? browser : null, place, device.temporary ? 'Logged out when its tab closes' : null];
+  return parts.filter((part) => part !== null).join(' · ');
 }

@@ -1,7 +1,8 @@
 /**
  * The companion's first screen: a QR code for the phone to scan (SPEC LINK-*). It renews itself
  * every 25 s for 5 minutes, then offers "Reload QR code" rather than leave a stale code up.
- * Until the phone approves, the browser's new keys live in memory only.
+ * Until the phone approves, the browser's new keys live in memory only; with "Keep me signed in"
+ * unticked they stay there for good (SPEC TEMP-1, TEMP-2).
  * @module
  */
 import { LinkRequest } from '@pairwise/client/link-request';
@@ -23,8 +24,11 @@ type LinkState =
 export interface LinkScreenProps {
   /** Why the screen is shown again (logged out), or null on a first visit. */
   readonly notice: string | null;
-  /** The phone approved: `store` holds this browser's new device, to be kept. */
-  readonly onLinked: (store: MemoryStore) => void;
+  /**
+   * The phone approved: `store` holds this browser's new device, to be kept on disk, or, when
+   * `temporary`, in memory only.
+   */
+  readonly onLinked: (store: MemoryStore, temporary: boolean) => void;
   /** "Use this device as your phone". */
   readonly onChoosePhone: () => void;
 }
@@ -33,24 +37,29 @@ export interface LinkScreenProps {
 export function LinkScreen({ notice, onLinked, onChoosePhone }: LinkScreenProps) {
   const [state, setState] = useState<LinkState>({ kind: 'starting' });
   const [attempt, setAttempt] = useState(0);
+  // Ticked on every start: remembering an untick would mean writing to this computer's disk.
+  const [keepSignedIn, setKeepSignedIn] = useState(true);
   // The latest callback, without restarting the request when the parent re-renders.
   const linked = useRef(onLinked);
   linked.current = onLinked;
 
   useEffect(() => {
     const store = new MemoryStore();
-    const request = new LinkRequest({ ...connectOptions(store), deviceName: thisBrowserName() });
+    const temporary = !keepSignedIn;
+    // The choice is part of the request the phone sees, so a change makes a new request: the codes
+    // already shown die with the old connection.
+    const request = new LinkRequest({ ...connectOptions(store), deviceName: thisBrowserName(), temporary });
     request.on('qr', ({ text }) => setState({ kind: 'showing', text }));
     request.on('expired', () => setState({ kind: 'expired' }));
     request.on('error', (error) => setState({ kind: 'failed', message: describeLinkError(error) }));
     request.on('linked', () => {
       setState({ kind: 'linked' });
-      linked.current(store);
+      linked.current(store, temporary);
     });
     setState({ kind: 'starting' });
     request.start().catch((error: unknown) => setState({ kind: 'failed', message: describeLinkError(error) }));
     return () => request.cancel();
-  }, [attempt]);
+  }, [attempt, keepSignedIn]);
 
   const reload = () => setAttempt((count) => count + 1);
 
@@ -77,6 +86,21 @@ export function LinkScreen({ notice, onLinked, onChoosePhone }: LinkScreenProps)
           <p class="hint">
             The code changes every 25 seconds and works once. Only scan it with your own phone, in the Pairwise app.
           </p>
+          <div class="keep-signed-in">
+            <label>
+              <input
+                type="checkbox"
+                checked={keepSignedIn}
+                disabled={state.kind === 'linked'}
+                aria-describedby="keep-signed-in-hint"
+                onChange={(event) => setKeepSignedIn(event.currentTarget.checked)}
+              />
+              Keep me signed in
+            </label>
+            <p id="keep-signed-in-hint" class="hint">
+              Untick on a public or shared computer: closing the tab logs you out and nothing is saved.
+            </p>
+          </div>
         </div>
         <div class="qr-box" aria-live="polite">
           {state.kind === 'starting' && <Loading label="Preparing a code…" />}

@@ -4,7 +4,10 @@
  * @module
  */
 import { useState } from 'preact/hooks';
+import { PhoneUnusedBanner } from '../alerts/phone-unused-banner.js';
+import { SecurityAlerts } from '../alerts/security-alerts.js';
 import { ChatsView } from '../chats/chats-view.js';
+import { TemporarySession } from '../link/temporary-session.js';
 import type { Session } from '../session.js';
 import { ConfirmDialog } from '../ui/dialog.js';
 import { ConnectionStatus } from './connection-status.js';
@@ -31,6 +34,9 @@ export function CompanionShell({ session }: { readonly session: Session }) {
         <Menu label="Menu" items={[{ label: 'Log out', onSelect: () => setConfirming(true) }]} />
       </AppHeader>
       <ConnectionStatus client={session.client} />
+      {session.temporary && <TemporarySession />}
+      <PhoneUnusedBanner client={session.client} />
+      <SecurityAlerts session={session} />
       <main class="app-main">
         <h1 class="visually-hidden">Pairwise chats</h1>
         <ChatsView session={session} />

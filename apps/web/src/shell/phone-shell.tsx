@@ -3,6 +3,9 @@
  * @module
  */
 import { useCallback, useEffect, useState } from 'preact/hooks';
+import { PhoneUnusedBanner } from '../alerts/phone-unused-banner.js';
+import { PinReminder } from '../alerts/pin-reminder.js';
+import { SecurityAlerts } from '../alerts/security-alerts.js';
 import { ChatsView } from '../chats/chats-view.js';
 import { LinkDevice } from '../devices/link-device.js';
 import { LinkedDevices } from '../devices/linked-devices.js';
@@ -47,7 +50,11 @@ export function PhoneShell({ session }: { readonly session: Session }) {
         </Link>
       </nav>
       <ConnectionStatus client={session.client} />
+      <PhoneUnusedBanner client={session.client} />
+      <SecurityAlerts session={session} />
       <main class="app-main">
+        {/* Not on the link confirmation, which asks for the PIN itself. */}
+        {path !== '/devices/link' && <PinReminder client={session.client} />}
         {section === 'chats' && (
           <>
             <h1 class="visually-hidden">Chats</h1>
