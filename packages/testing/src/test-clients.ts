@@ -9,37 +9,45 @@ import { PairwiseClient } from '@pairwise/client/pairwise-client';
 import type { ClientStore } from '@pairwise/client/client-store';
 import type { ServerProcess } from './server-process.js';
 
-/** Connection options for `server`, with a fresh memory store unless one is given. */
-export function connectOptions(server: Pick<ServerProcess, 'url' | 'origin'>, store: ClientStore = new MemoryStore()) {
-  return { origin: server.origin, url: server.url, socketFactory: nodeSocketFactory, store };
+/**
+ * Connection options for `server`, with a fresh memory store unless one is given. `now` is the
+ * client's clock: tests that move the server's clock give clients the same time (TestClock).
+ */
+export function connectOptions(server: Pick<ServerProcess, 'url' | 'origin'>, store: ClientStore = new MemoryStore(), now?: () => number) {
+  return { origin: server.origin, url: server.url, socketFactory: nodeSocketFactory, store, ...(now ? { now } : {}) };
 }
 
 /** A primary device with a new account. */
-export async function createPrimary(server: ServerProcess, username: string, store?: ClientStore): Promise<PairwiseClient> {
-  const client = await PairwiseClient.createAccount({ ...connectOptions(server, store), username, deviceName: `${username}'s phone` });
+export async function createPrimary(server: ServerProcess, username: string, store?: ClientStore, now?: () => number): Promise<PairwiseClient> {
+  const client = await PairwiseClient.createAccount({ ...connectOptions(server, store, now), username, deviceName: `${username}'s phone` });
   await client.ready();
   return client;
 }
 
 /**
  * Links a new companion to `primary` the way a person would: the companion shows a code, the
- * phone "scans" it, checks the request, approves. Returns the companion, connected.
+ * phone "scans" it, checks the request, approves (with the two-step PIN when given). Returns the
+ * companion, connected.
  */
 export async function linkCompanion(
   server: ServerProcess,
   primary: PairwiseClient,
-  options: { store?: ClientStore; deviceName?: string } = {},
+  options: { store?: ClientStore; deviceName?: string; now?: () => number; temporary?: boolean; pin?: string } = {},
 ): Promise<PairwiseClient> {
   const store = options.store ?? new MemoryStore();
-  const request = new LinkRequest({ ...connectOptions(server, store), deviceName: options.deviceName ?? 'Test browser' });
+  const request = new LinkRequest({
+    ...connectOptions(server, store, options.now),
+    deviceName: options.deviceName ?? 'Test browser',
+    ...(options.temporary ? { temporary: true } : {}),
+  });
   const qr = request.once('qr');
   const linked = request.once('linked');
   const failed = request.once('error').then((error) => Promise.reject(error));
   await request.start();
   const { approve } = await primary.inspectLink((await qr).text);
-  await approve();
+  await approve(options.pin);
   await Promise.race([linked, failed]);
-  const companion = await PairwiseClient.open(connectOptions(server, store));
+  const companion = await PairwiseClient.open(connectOptions(server, store, options.now));
   if (companion === null) throw new Error('the linked companion has no identity');
   await companion.ready();
   return companion;
