@@ -4,7 +4,8 @@
  *   offers a reload, which fetches the new build; nothing is wiped, the device stays linked;
  * - when the server serves a newer build than the one running (its /api/version `appBuild`
  *   differs from this page's build id), a banner offers "Reload to update" without interrupting.
- * The server is asked each time the connection comes (back) online and every 10 minutes.
+ * The server is asked when the app opens, each time its connection comes (back) online, and every
+ * 10 minutes.
  * @module
  */
 import type { PairwiseClient } from '@pairwise/client/pairwise-client';
@@ -37,9 +38,9 @@ export function UpdateGuard({ client, children }: { readonly client: PairwiseCli
     const offState = client.on('connection', ({ state }) => {
       if (state === 'online') void check();
     });
-    // A refusal may have come before this screen was up: a client that has already stopped asks
-    // the server whether it is because this app is too old.
-    if (client.connectionState === 'closed') void check();
+    // Also once now: the server may have refused this app before this screen was up (the SDK's
+    // event is gone by then), or the page may come from an older build than the server serves.
+    void check();
     const timer = setInterval(() => void check(), UPDATE_CHECK_INTERVAL_MS);
     return () => {
       current = false;
