@@ -19,6 +19,7 @@ import type { ClientEventMap } from './client-events.js';
 import type { StoredIdentity } from './identity.js';
 import { deleteOneTimePreKey, preKeySource } from './prekeys.js';
 import type { SessionCache } from './session-cache.js';
+import { HistoryLockedError } from './store-errors.js';
 import type { Transport } from './transport.js';
 
 /** What a send carries, before encryption. */
@@ -68,6 +69,7 @@ export class Messenger {
   private sendQueue: Promise<unknown> = Promise.resolve();
   private receiveQueue: Promise<unknown> = Promise.resolve();
   private readonly inFlight = new Set<string>();
+  private flushAfterUnlock = false;
 
   constructor(private readonly deps: MessengerDeps) {}
 
@@ -100,7 +102,21 @@ export class Messenger {
 
   /** Re-sends whatever the outbox holds (after a reconnect or a restart), in the order it was written. */
   async flushOutbox(): Promise<void> {
-    const entries = await this.deps.store.list<OutboxEntry>(StoreTable.Outbox);
+    let entries: [string, OutboxEntry][];
+    try {
+      entries = await this.deps.store.list<OutboxEntry>(StoreTable.Outbox);
+    } catch (error) {
+      if (!(error instanceof HistoryLockedError)) throw error;
+      // The app lock holds the outbox sealed (SPEC LOCK-5): nothing is lost, it is sent once unlocked.
+      if (!this.flushAfterUnlock) {
+        this.flushAfterUnlock = true;
+        void error.unlocked.then(() => {
+          this.flushAfterUnlock = false;
+          return this.flushOutbox();
+        }).catch(() => {});
+      }
+      return;
+    }
     for (const [key, entry] of entries) {
       if (!this.inFlight.has(key)) this.queueDelivery(key, entry).catch(() => {});
     }

@@ -20,3 +20,19 @@ export class StoreClosedError extends Error {
 export class StoreCorruptError extends Error {
   override readonly name = 'StoreCorruptError';
 }
+
+/**
+ * The message history is locked (a companion's app lock): its records are sealed and the key that
+ * opens them is not in memory. Writing still works; reading waits for the passcode.
+ * `unlocked` settles when the history is next unlocked, for work that can wait (the outbox).
+ */
+export class HistoryLockedError extends Error {
+  override readonly name = 'HistoryLockedError';
+  constructor(
+    message: string,
+    /** Resolves at the next unlock; never settles if the store is wiped first. */
+    readonly unlocked: Promise<void>,
+  ) {
+    super(message);
+  }
+}
