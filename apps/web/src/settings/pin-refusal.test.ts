@@ -26,6 +26,13 @@ describe('describePinRefusal', () => {
     expect(refusal).toEqual({ message: 'Wrong PIN. 5 tries left. You can try again in 30 seconds.', waitUntil: NOW + 30_000, clear: true });
   });
 
+  it('the wrong PIN that locks linking says so, and until when', () => {
+    const refusal = describePinRefusal(refused('PIN_WRONG', { triesLeft: 0, retryAt: NOW + SKEW + 3_600_000 }), toLocal, NOW);
+    expect(refusal?.waitUntil).toBe(NOW + 3_600_000);
+    expect(refusal?.clear).toBe(true);
+    expect(refusal?.message).toMatch(/^Wrong PIN\. That was the 10th in a row: linking is locked until .+ \(in 1 hour\)\.$/);
+  });
+
   it('rate limited: waits until retryAt and keeps what was typed', () => {
     const refusal = describePinRefusal(refused('PIN_RATE_LIMITED', { retryAt: NOW + SKEW + 120_000 }), toLocal, NOW);
     expect(refusal?.waitUntil).toBe(NOW + 120_000);

@@ -25,6 +25,10 @@ export function describePinRefusal(error: unknown, toLocal: (serverTime: number)
   const waitUntil = error.retryAt > 0 && toLocal(error.retryAt) > now ? toLocal(error.retryAt) : null;
   const code = error.code;
   if (code === 'PIN_WRONG') {
+    if (error.triesLeft === 0) {
+      const until = waitUntil === null ? 'for an hour' : `until ${formatUntil(waitUntil, now)}`;
+      return { message: `Wrong PIN. That was the 10th in a row: linking is locked ${until}.`, waitUntil, clear: true };
+    }
     const tries = error.triesLeft === 1 ? '1 try left' : `${error.triesLeft} tries left`;
     const wait = waitUntil === null ? '' : ` You can try again ${formatIn(waitUntil, now)}.`;
     return { message: `Wrong PIN. ${tries}.${wait}`, waitUntil, clear: true };
