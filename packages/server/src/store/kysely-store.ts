@@ -13,7 +13,11 @@
  * - a send locks its two accounts (FOR SHARE) and their devices (FOR UPDATE), so it sees a
  *   settled device set and so that a device's seqs are committed in increasing order: a reader
  *   paging with `afterSeq` never passes over a row that commits later with a smaller seq;
- * - a one-time prekey is taken with FOR UPDATE SKIP LOCKED, so concurrent takers get different ones.
+ * - a one-time prekey is taken with FOR UPDATE SKIP LOCKED, so concurrent takers get different ones;
+ * - PIN state changes are a single `UPDATE ... WHERE pin_failures = expected` (compare-and-set);
+ * - a security log entry is added under the account's `account_security` row lock (FOR UPDATE),
+ *   so that concurrent adders trim to exactly the limit. No transaction holds that lock while
+ *   waiting for an account or device lock, so it adds no deadlock.
  * @module
  */
 import {
@@ -23,7 +27,7 @@ import {
   PHONE_UNUSED_WARNING_DAYS,
   SECURITY_LOG_MAX_EVENTS,
 } from '@pairwise/protocol/limits';
-import { sql, type Expression, type Kysely, type Transaction, type Updateable } from 'kysely';
+import { sql, type Expression, type ExpressionBuilder, type Kysely, type Transaction, type Updateable } from 'kysely';
 import type { AccountSecurityTable, Database, DialectKind } from './database.js';
 import { decodePreKeyUpload, encodePreKeyUpload } from './pre-key-upload-codec.js';
 import {
@@ -623,7 +627,7 @@ export class KyselyStore implements Store {
       .selectAll('devices')
       .where('devices.kind', '=', DeviceKinds.Companion)
       // The shortest policy of any account bounds the index range scan; the exact test is per account.
-      .where('devices.last_active_at', '<', (eb) => cutoff(now, eb.selectFrom('account_security as policy').select((sub) => sub.fn.min('policy.inactive_days').as('days')).$asScalar()))
+      .where('devices.last_active_at', '<', (eb) => cutoff(now, shortestPolicy(eb, 'inactive_days')))
       .where('devices.last_active_at', '<', cutoff(now, sql.ref('account_security.inactive_days')))
       .orderBy('devices.last_active_at')
       .orderBy('devices.device_id')
@@ -643,16 +647,7 @@ export class KyselyStore implements Store {
           ? qb.where('devices.last_active_at', '<', now - PHONE_UNUSED_WARNING_DAYS * DAY_MS)
           : qb
               // As in listInactiveCompanions: the shortest policy bounds the scan.
-              .where('devices.last_active_at', '<', (eb) =>
-                cutoff(
-                  now,
-                  eb
-                    .selectFrom('account_security as policy')
-                    .select((sub) => sub.fn.min('policy.phone_unused_days').as('days'))
-                    .where('policy.phone_unused_days', '<>', 0)
-                    .$asScalar(),
-                ),
-              )
+              .where('devices.last_active_at', '<', (eb) => cutoff(now, shortestPolicy(eb, 'phone_unused_days')))
               .where('devices.last_active_at', '<', cutoff(now, sql.ref('account_security.phone_unused_days'))),
       )
       // Without a companion there is nothing to log out.
@@ -692,6 +687,22 @@ export class KyselyStore implements Store {
  */
 function cutoff(now: number, days: Expression<number | null>): Expression<number> {
   return sql<number>`${now} - cast(${days} as bigint) * ${DAY_MS}`;
+}
+
+/**
+ * The smallest value of a policy column over all accounts (NULL when there is none), as
+ * `order by ... limit 1` rather than `min()`, so that both databases read it off the column's
+ * index instead of scanning every account. A phoneUnusedDays of 0 means never, so it does not
+ * count there.
+ */
+function shortestPolicy(eb: ExpressionBuilder<Database, 'devices' | 'account_security'>, column: 'inactive_days' | 'phone_unused_days'): Expression<number | null> {
+  return eb
+    .selectFrom('account_security as policy')
+    .select(`policy.${column}`)
+    .$if(column === 'phone_unused_days', (qb) => qb.where(`policy.${column}`, '>', 0))
+    .orderBy(`policy.${column}`)
+    .limit(1)
+    .$asScalar();
 }
 
 /** The integer fields of a SecurityPatch, by column. */

@@ -177,6 +177,9 @@ function securityAndTemporarySessions(kind: DialectKind): Migration {
         .addColumn('phone_unused_days', 'integer', (col) => col.notNull())
         .addColumn('phone_warning_sent_at', 'bigint', (col) => col.notNull())
         .execute();
+      // The sweeps bound their scans by the shortest policy of any account (see kysely-store.ts).
+      await db.schema.createIndex('account_security_inactive_days').on('account_security').column('inactive_days').execute();
+      await db.schema.createIndex('account_security_phone_unused_days').on('account_security').column('phone_unused_days').execute();
       // The defaults as they were when this migration was written (DEFAULT_INACTIVE_DAYS 30,
       // DEFAULT_PHONE_UNUSED_DAYS 14), spelt out: a released migration must not change when a
       // constant does. The reminder schedule starts from the account's creation.
