@@ -6,6 +6,7 @@ import { AlertFeed } from './alert-feed.js';
 function fakeClient() {
   const listeners = new Map<string, Set<(value: unknown) => void>>();
   const client = {
+    accountId: 'alice',
     on(event: string, listener: (value: unknown) => void) {
       const set = listeners.get(event) ?? new Set();
       set.add(listener);
@@ -57,6 +58,16 @@ describe('AlertFeed', () => {
     expect(feed.list()).toEqual([{ ...alert, removal: 'removed' }]);
     feed.dismiss(alert.key);
     expect(feed.list()).toEqual([]);
+  });
+
+  it('an alert whose device was logged out some other way says it is gone', () => {
+    const { client, emit } = fakeClient();
+    const feed = new AlertFeed(client);
+    emit('device-linked', device);
+    emit('devices-changed', { accountId: 'bob', added: [], removed: ['d2'] });
+    expect(feed.list()[0]).toMatchObject({ removal: 'idle' });
+    emit('devices-changed', { accountId: 'alice', added: [], removed: ['d2'] });
+    expect(feed.list()[0]).toMatchObject({ removal: 'removed' });
   });
 
   it('[UI-2] "pin-locked" raises one lock alert per lock; other security reports raise none', () => {

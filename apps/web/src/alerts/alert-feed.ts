@@ -29,6 +29,14 @@ export class AlertFeed {
       if (this.alerts.some((alert) => alert.key === key)) return;
       this.set([...this.alerts, { kind: 'device-linked', key, device, removal: 'idle' }]);
     });
+    // A device logged out some other way (the list, expiry, its own log out) is said to be gone,
+    // rather than offering to log out what no longer exists.
+    client.on('devices-changed', ({ accountId, removed }) => {
+      if (accountId !== client.accountId || removed.length === 0) return;
+      const gone = new Set(removed);
+      if (!this.alerts.some((alert) => alert.kind === 'device-linked' && gone.has(alert.device.deviceId))) return;
+      this.set(this.alerts.map((alert) => (alert.kind === 'device-linked' && gone.has(alert.device.deviceId) ? { ...alert, removal: 'removed' } : alert)));
+    });
     client.on('security', ({ security, alert }) => {
       if (alert !== 'pin-locked') return;
       const key = `locked:${security.pinLockedUntil}`;

@@ -67,12 +67,10 @@ function NewDeviceAlert({ alert, session, feed }: { readonly alert: LinkedAlert;
         <span>{place}</span> · <time dateTime={new Date(clock.toLocal(device.linkedAt)).toISOString()}>{formatDateTime(clock.toLocal(device.linkedAt))}</time>
         {device.temporary && <span> · Temporary session</span>}
       </p>
-      {client.isPrimary ? (
-        removal === 'removed' ? (
-          <p>{name} was logged out. It can no longer read or send your messages.</p>
-        ) : (
-          <p>If this was not you, log it out now: until then it can read and send your messages.</p>
-        )
+      {removal === 'removed' ? (
+        <p>{name} was logged out. It can no longer read or send your messages.</p>
+      ) : client.isPrimary ? (
+        <p>If this was not you, log it out now: until then it can read and send your messages.</p>
       ) : (
         <p>If this was not you, open Pairwise on your phone, go to Linked devices and log it out.</p>
       )}

@@ -25,13 +25,17 @@ export interface PinInputProps {
   readonly invalid?: boolean;
   readonly disabled?: boolean;
   readonly autoFocus?: boolean;
-  /** "one-time-code" where a PIN is asked for; "new-password" where one is set, so that no manager fills an old one. */
-  readonly autoComplete?: 'one-time-code' | 'new-password' | 'current-password';
+  /**
+   * "one-time-code" where linking asks for the PIN (the system keypad's suggestions); "off" in the
+   * settings forms, so that no password manager offers to generate or save a password there.
+   */
+  readonly autoComplete?: 'one-time-code' | 'off';
   readonly inputRef?: Ref<HTMLInputElement>;
 }
 
 /** The labelled PIN field. */
-export function PinInput({ label, value, onValue, describedBy, invalid = false, disabled = false, autoFocus = false, autoComplete = 'one-time-code', inputRef }: PinInputProps) {
+export function PinInput(props: PinInputProps) {
+  const { label, value, onValue, describedBy, invalid = false, disabled = false, autoFocus = false, autoComplete = 'one-time-code', inputRef } = props;
   const id = useId();
   return (
     <div class="field pin-field">

@@ -43,7 +43,11 @@ export function TwoStepSection({ client }: { readonly client: PairwiseClient }) 
       {security === null ? (
         <p class="hint">Connecting to the server…</p>
       ) : !enabled ? (
-        <PinForm
+        <>
+          <p class="state-line">
+            <span class="badge-label">Off</span> Linking a device asks for no PIN.
+          </p>
+          <PinForm
           client={client}
           key="turn-on"
           needsCurrent={false}
@@ -51,7 +55,8 @@ export function TwoStepSection({ client }: { readonly client: PairwiseClient }) 
           submitLabel="Turn on"
           run={(_current, next) => client.setPin(next)}
           onDone={() => setStatus('Two-step verification is on. Linking a device now needs your PIN.')}
-        />
+          />
+        </>
       ) : (
         <>
           <p class="state-line">
@@ -181,12 +186,39 @@ function PinForm({ client, title, needsCurrent, needsNew, submitLabel, danger = 
         {needsNew ? '6 digits. Choose one you will remember, not a birthday or 123456.' : 'Linking will no longer ask for a PIN.'}
       </p>
       {needsCurrent && (
-        <PinInput label="Current PIN" value={current} onValue={setCurrent} inputRef={refs.current} invalid={invalid('current')} describedBy={describedBy('current')} disabled={busy} autoComplete="current-password" />
+        <PinInput
+          label="Current PIN"
+          value={current}
+          onValue={setCurrent}
+          inputRef={refs.current}
+          invalid={invalid('current')}
+          describedBy={describedBy('current')}
+          disabled={busy}
+          autoComplete="off"
+        />
       )}
       {needsNew && (
         <>
-          <PinInput label="New PIN" value={next} onValue={setNext} inputRef={refs.next} invalid={invalid('next')} describedBy={describedBy('next')} disabled={busy} autoComplete="new-password" />
-          <PinInput label="Confirm PIN" value={confirm} onValue={setConfirm} inputRef={refs.confirm} invalid={invalid('confirm')} describedBy={describedBy('confirm')} disabled={busy} autoComplete="new-password" />
+          <PinInput
+            label="New PIN"
+            value={next}
+            onValue={setNext}
+            inputRef={refs.next}
+            invalid={invalid('next')}
+            describedBy={describedBy('next')}
+            disabled={busy}
+            autoComplete="off"
+          />
+          <PinInput
+            label="Confirm PIN"
+            value={confirm}
+            onValue={setConfirm}
+            inputRef={refs.confirm}
+            invalid={invalid('confirm')}
+            describedBy={describedBy('confirm')}
+            disabled={busy}
+            autoComplete="off"
+          />
         </>
       )}
       <p id={errorId} class="error" role="alert">
