@@ -3,7 +3,7 @@ import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DialectKind } from './database.js';
-import { INITIAL_MIGRATION, migrateTo } from './migrations.js';
+import { INITIAL_MIGRATION, MigrationError, migrateTo } from './migrations.js';
 import { openPostgresStore } from './open-postgres-store.js';
 import { openStore } from './open-store.js';
 import { describeStoreContract, type OpenFromPrevious } from './store.contract.js';
@@ -85,6 +85,29 @@ function describePostgres(url: string): void {
       expect(tables.rows.map((row) => row.table_name)).toContain('inbox');
       expect(logged.join('\n')).toContain(schema);
       expect(logged.join('\n')).not.toContain('not-a-real-password');
+    });
+
+    it('[SSTORE-39] a migration that fails leaves the schema as it was, and a later open applies it whole', async () => {
+      const schema = await freshSchema();
+      const pool = new pg.Pool({ connectionString: url, options: `-c search_path=${schema}`, max: 1 });
+      const db = new Kysely<unknown>({ dialect: new PostgresDialect({ pool }) });
+      const deviceColumns = async () =>
+        (await admin.query<{ column_name: string }>('select column_name from information_schema.columns where table_schema = $1 and table_name = $2', [schema, 'devices'])).rows.map(
+          (row) => row.column_name,
+        );
+      try {
+        await migrateTo(db, DialectKind.Postgres, schema, INITIAL_MIGRATION);
+      } finally {
+        await db.destroy();
+      }
+      // A table in the way of the second migration's last steps, after it has altered devices.
+      await admin.query(`create table ${schema}.security_events (in_the_way integer)`);
+      await expect(openPostgresStore({ connectionString: url, searchPath: schema })).rejects.toThrow(MigrationError);
+      expect(await deviceColumns()).not.toContain('temporary');
+
+      await admin.query(`drop table ${schema}.security_events`);
+      await (await openPostgresStore({ connectionString: url, searchPath: schema })).close();
+      expect(await deviceColumns()).toEqual(expect.arrayContaining(['temporary', 'user_agent', 'network', 'disconnected_at']));
     });
 
     it('reopening an up-to-date schema applies no migration', async () => {

@@ -1,10 +1,10 @@
 import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Kysely } from 'kysely';
+import { Kysely, sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DialectKind } from './database.js';
-import { INITIAL_MIGRATION, migrateTo } from './migrations.js';
+import { INITIAL_MIGRATION, MigrationError, migrateTo } from './migrations.js';
 import { openSqliteDatabase, sqliteDialect } from './open-sqlite-store.js';
 import { SQLITE_FILE_NAME, openStore } from './open-store.js';
 import { describeStoreContract, type OpenFromPrevious } from './store.contract.js';
@@ -90,6 +90,42 @@ describe('SQLite store', () => {
     } finally {
       database.close();
     }
+  });
+
+  it('[SSTORE-39] a migration that fails leaves the schema as it was, and a later open applies it whole', async () => {
+    const dataDir = join(root, 'failed-migration');
+    await mkdir(dataDir);
+    const file = join(dataDir, SQLITE_FILE_NAME);
+    const withRaw = async (work: (db: Kysely<unknown>) => Promise<void>) => {
+      const db = new Kysely<unknown>({ dialect: sqliteDialect(openSqliteDatabase(file)) });
+      try {
+        await work(db);
+      } finally {
+        await db.destroy();
+      }
+    };
+    const deviceColumns = async () => {
+      let names: string[] = [];
+      await withRaw(async (db) => {
+        const { rows } = await sql<{ name: string }>`select name from pragma_table_info('devices')`.execute(db);
+        names = rows.map((row) => row.name);
+      });
+      return names;
+    };
+    // A table in the way of the second migration's last steps, after it has altered devices.
+    await withRaw(async (db) => {
+      await migrateTo(db, DialectKind.Sqlite, null, INITIAL_MIGRATION);
+      await sql`create table security_events (in_the_way integer)`.execute(db);
+    });
+    await expect(openStore({ databaseUrl: null, dataDir })).rejects.toThrow(MigrationError);
+    expect(await deviceColumns()).not.toContain('temporary');
+
+    await withRaw(async (db) => {
+      await sql`drop table security_events`.execute(db);
+    });
+    const store = await openStore({ databaseUrl: null, dataDir });
+    await store.close();
+    expect(await deviceColumns()).toEqual(expect.arrayContaining(['temporary', 'user_agent', 'network', 'disconnected_at']));
   });
 
   it('runs in memory when asked to', async () => {
