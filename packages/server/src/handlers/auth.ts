@@ -38,6 +38,9 @@ export async function authenticate(connection: Connection, body: Authenticate): 
       signature,
     ));
   if (!valid) throw new ProtocolError('AUTH_FAILED');
+  // A socket that closed while the checks above ran has already left the hub: registering it now
+  // would leave a device "connected" for ever (never expiring, never a gone temporary session).
+  if (!connection.isOpen) throw new ProtocolError('NOT_AUTHENTICATED', 'the connection closed');
   connection.device = { accountId: device.accountId, deviceId: device.deviceId, kind: device.kind, temporary: device.temporary };
   ctx.hub.addDevice(connection);
   // A temporary session that is back within its minute stays (SPEC TEMP-1).

@@ -165,6 +165,11 @@ export class Connection {
   get isClosed(): boolean {
     return this.closed;
   }
+
+  /** Whether the socket is still open: the peer may have gone while a request was being handled. */
+  get isOpen(): boolean {
+    return !this.closed && this.socket.readyState === this.socket.OPEN;
+  }
 }
 
 /** Errors that carry the current device lists (DEVICES_CHANGED) attach them here. */
