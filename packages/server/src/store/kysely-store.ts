@@ -517,8 +517,7 @@ export class KyselyStore implements Store {
 
   async updateSecurity(accountId: string, patch: SecurityPatch, expectedFailures?: number): Promise<boolean> {
     const changes = securityChanges(patch);
-    // One statement: on PostgreSQL a concurrent update of the row makes this one wait and then
-    // re-check `pin_failures` against the committed value, so two racing tries cannot both match.
+    // Nothing to change: only say whether the account (with that failure count) is there.
     if (Object.keys(changes).length === 0) {
       const row = await this.db
         .selectFrom('account_security')
@@ -528,6 +527,8 @@ export class KyselyStore implements Store {
         .executeTakeFirst();
       return row !== undefined;
     }
+    // One statement: on PostgreSQL a concurrent update of the row makes this one wait and then
+    // re-check `pin_failures` against the committed value, so two racing tries cannot both match.
     const result = await this.db
       .updateTable('account_security')
       .set(changes)
