@@ -29,6 +29,9 @@ type AppState =
 const LOGGED_OUT_NOTICES: Record<string, string> = {
   'logged-out': 'You logged out. Pairwise deleted everything it kept in this browser.',
   removed: 'This browser was logged out from your phone. Pairwise deleted everything it kept in this browser.',
+  // Removed while this browser was closed or offline: the server no longer says by whom.
+  'removed-while-away':
+    'This browser was logged out from your phone or by automatic log out while it was closed. Pairwise deleted everything it kept in this browser.',
   // The server says 'expired' for every automatic log out: this computer unused for longer than the
   // phone's setting, the phone itself unused, or a temporary session whose tab had closed.
   expired:

@@ -79,7 +79,7 @@ export async function linkedSession(linked: MemoryStore, options: { readonly tem
 
 async function withChats(client: PairwiseClient, store: IndexedDbStore | MemoryStore, temporary = false): Promise<Session> {
   // Subscribed before anything is awaited, so that the event cannot be missed.
-  const loggedOut = client.once('logged-out');
+  const loggedOut = loggedOutWithCause(client);
   const alerts = new AlertFeed(client);
   const chats = new ChatStore(client, store);
   try {
@@ -90,6 +90,22 @@ async function withChats(client: PairwiseClient, store: IndexedDbStore | MemoryS
     if (!(await Promise.race([loggedOut.then(() => true), delay(1000).then(() => false)]))) throw error;
   }
   return { client, store, temporary, chats, alerts, loggedOut };
+}
+
+/**
+ * The 'logged-out' event, telling apart a device removed while this browser was away: the server
+ * then refuses it as it connects (LOGGED_OUT) and no longer knows why, so the SDK's 'removed'
+ * may as well mean an automatic log out (inactivity, the phone unused) as one from the phone.
+ */
+function loggedOutWithCause(client: PairwiseClient): Promise<{ readonly reason: string }> {
+  let refusedAtConnect = false;
+  const off = client.on('auth-error', ({ code }) => {
+    if (code === 'LOGGED_OUT') refusedAtConnect = true;
+  });
+  return client.once('logged-out').then(({ reason }) => {
+    off();
+    return { reason: reason === 'removed' && refusedAtConnect ? 'removed-while-away' : reason };
+  });
 }
 
 function delay(ms: number): Promise<void> {
