@@ -31,7 +31,7 @@ const LOGGED_OUT_NOTICES: Record<string, string> = {
   removed: 'This browser was logged out from your phone. Pairwise deleted everything it kept in this browser.',
   // Removed while this browser was closed or offline: the server no longer says by whom.
   'removed-while-away':
-    'This browser was logged out from your phone or by automatic log out while it was closed. Pairwise deleted everything it kept in this browser.',
+    'While it was closed, this browser was logged out from your phone. If you did not do it, Pairwise logged it out automatically because it, or your phone, went unused for too long. Pairwise deleted everything it kept in this browser.',
   // The server says 'expired' for every automatic log out: this computer unused for longer than the
   // phone's setting, the phone itself unused, or a temporary session whose tab had closed.
   expired:
