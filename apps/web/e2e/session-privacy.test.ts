@@ -6,7 +6,12 @@
 // already linked and on the phone, where "Not you? Log it out" removes it; a computer with "Keep
 // me signed in" unticked chats while keeping nothing in the browser or on disk, is listed as
 // Temporary, and is gone 61 s (server clock) after its tab closed. The security log tells all of
-// it, and the automatic log out choices are saved on the server. axe-core checks the new screens.
+// it, and the automatic log out choices are saved on the server. With the phone put away, the
+// computer warns from day 10 and is logged out on day 14. axe-core checks the new screens.
+//
+// Only the server's clock moves (POST /__test__/clock): the browsers keep theirs, so each step that
+// moves it comes after every step that needs a browser to connect again (authentication allows
+// 60 s of difference).
 //
 // Every page is watched: a console error, an uncaught exception or a failed request fails the suite.
 // Run with `npm run build && npx vitest run --project e2e apps/web/e2e/session-privacy.test.ts`.
@@ -15,7 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RequestError } from '@pairwise/client/errors';
 import type { PairwiseClient } from '@pairwise/client/pairwise-client';
-import { INACTIVE_DAYS_CHOICES, PHONE_UNUSED_DAYS_CHOICES } from '@pairwise/protocol/limits';
+import { DAY_MS, INACTIVE_DAYS_CHOICES, PHONE_UNUSED_DAYS_CHOICES } from '@pairwise/protocol/limits';
 import { removeDataDir, type ServerProcess } from '@pairwise/testing/server-process';
 import { createPrimary, eventually } from '@pairwise/testing/test-clients';
 import type { Page } from 'playwright';
@@ -279,6 +284,26 @@ describe.skipIf(skipReason('session privacy') !== null)('session privacy in Chro
       .getByRole('list', { name: 'Security events, newest first' })
       .getByText('Chrome on Linux logged out when its temporary session ended')
       .waitFor({ timeout: 10_000 });
+  });
+
+  it('[UI-4] while the phone goes unused the computer warns from day 10 with the date, and on day 14 it is logged out automatically (EXPIRY-2)', async () => {
+    await phoneGoTo('Settings');
+    await phone.page.getByRole('combobox', { name: 'Log out computers if this phone is unused for' }).selectOption({ label: '14 days' });
+    await phone.page.getByText('Saved. Computers are logged out when this phone is unused for 14 days.').waitFor();
+    // The phone is put away: Pairwise is not open on it from now on.
+    await phone.close();
+
+    await server.advanceClock(10 * DAY_MS + 60_000);
+    await server.sweep();
+    const banner = kept.page.getByRole('status').filter({ hasText: 'Your phone has not used Pairwise for 10 days.' });
+    await banner.waitFor({ timeout: 10_000 });
+    expect((await banner.textContent()) ?? '').toMatch(/Linked computers will be logged out on .+ unless you open Pairwise on your phone\./);
+    expect(await accessibilityViolations(kept.page)).toEqual([]);
+
+    await server.advanceClock(4 * DAY_MS);
+    await server.sweep();
+    await kept.page.getByText('This browser was logged out automatically').waitFor({ timeout: 10_000 });
+    expect(await browserStorage(kept.page)).toEqual({ databases: [], caches: [], workers: 0 });
   });
 
   it('no page logged an error or had a request fail', () => {
