@@ -286,11 +286,35 @@ describe.skipIf(skipReason('session privacy') !== null)('session privacy in Chro
       .waitFor({ timeout: 10_000 });
   });
 
+  it('[UI-3] in time the phone asks for the PIN without blocking anything: a wrong answer says the tries left, the right one says so and the card goes', async () => {
+    // Every right PIN moves the reminder on (after 1, 3, 7, then 14 days): three links were
+    // confirmed with it, so the next reminder is 14 days after the last.
+    await server.advanceClock(14 * DAY_MS + 60_000);
+    // Any security report brings the reminder; this one comes from a change of policy.
+    await phoneGoTo('Settings');
+    await phone.page.getByRole('combobox', { name: 'Log out devices inactive for' }).selectOption({ label: '30 days' });
+    const reminder = phone.page.getByRole('form', { name: 'Do you remember your two-step PIN?' });
+    await reminder.waitFor({ timeout: 10_000 });
+    // Not blocking: the rest of the screen still works while it shows.
+    await phone.page.getByText('Saved. Computers not used for 30 days are logged out.').waitFor();
+    expect(await accessibilityViolations(phone.page)).toEqual([]);
+
+    await reminder.getByRole('textbox', { name: 'Your PIN' }).fill(WRONG_PIN);
+    await reminder.getByRole('button', { name: 'Check' }).click();
+    await reminder.getByRole('alert').getByText('Wrong PIN. 9 tries left.').waitFor();
+    await reminder.getByRole('textbox', { name: 'Your PIN' }).fill(PIN);
+    await reminder.getByRole('button', { name: 'Check' }).click();
+    await phone.page.getByRole('status').getByText('That’s right. Pairwise will ask again in 14 days.').waitFor();
+    await reminder.waitFor({ state: 'detached' });
+  });
+
   it('[UI-4] while the phone goes unused the computer warns from day 10 with the date, and on day 14 it is logged out automatically (EXPIRY-2)', async () => {
     await phoneGoTo('Settings');
     await phone.page.getByRole('combobox', { name: 'Log out computers if this phone is unused for' }).selectOption({ label: '14 days' });
     await phone.page.getByText('Saved. Computers are logged out when this phone is unused for 14 days.').waitFor();
-    // The phone is put away: Pairwise is not open on it from now on.
+    // The phone was in use until now (a sweep records the activity of what is connected); then it
+    // is put away: Pairwise is not open on it from now on.
+    await server.sweep();
     await phone.close();
 
     await server.advanceClock(10 * DAY_MS + 60_000);
