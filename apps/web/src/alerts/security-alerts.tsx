@@ -5,7 +5,7 @@
  * cannot remove devices, so it says to check the phone.
  * @module
  */
-import { useCallback } from 'preact/hooks';
+import { useCallback, useEffect, useRef } from 'preact/hooks';
 import { formatDateTime } from '../platform/format.js';
 import { describePlace } from '../platform/place.js';
 import { describeUserAgent } from '../platform/user-agent.js';
@@ -45,6 +45,13 @@ function NewDeviceAlert({ alert, session, feed }: { readonly alert: LinkedAlert;
   const browser = device.userAgent ? describeUserAgent(device.userAgent) : device.name;
   const name = device.name || browser || 'A browser';
   const place = describePlace(device.network).label;
+  const dismissButton = useRef<HTMLButtonElement>(null);
+  // "Not you? Log it out" goes away once done: focus moves to what is left to press, not to the page.
+  useEffect(() => {
+    if (removal === 'removed' && client.isPrimary && (document.activeElement === null || document.activeElement === document.body)) {
+      dismissButton.current?.focus();
+    }
+  }, [removal]);
 
   const logOut = async () => {
     feed.update({ ...alert, removal: 'removing' });
@@ -81,7 +88,7 @@ function NewDeviceAlert({ alert, session, feed }: { readonly alert: LinkedAlert;
             Not you? Log it out
           </button>
         )}
-        <button type="button" class="button" onClick={() => feed.dismiss(alert.key)} disabled={removal === 'removing'}>
+        <button ref={dismissButton} type="button" class="button" onClick={() => feed.dismiss(alert.key)} disabled={removal === 'removing'}>
           Dismiss
         </button>
       </div>
