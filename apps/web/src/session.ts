@@ -4,6 +4,7 @@
  * @module
  */
 import type { IndexedDbStore } from '@pairwise/client/dom/indexeddb-store';
+import { HistoryLockStore } from '@pairwise/client/history-lock';
 import type { MemoryStore } from '@pairwise/client/memory-store';
 import { PairwiseClient } from '@pairwise/client/pairwise-client';
 import { AlertFeed } from './alerts/alert-feed.js';
@@ -16,8 +17,13 @@ import { wipeBrowserData } from './platform/wipe.js';
 /** A device at work: its client, its store and its chats. */
 export interface Session {
   readonly client: PairwiseClient;
-  /** IndexedDB; a memory store for a temporary session, which writes nothing to disk (SPEC TEMP-2). */
-  readonly store: IndexedDbStore | MemoryStore;
+  /**
+   * IndexedDB, behind the app lock's store (which seals the history once a passcode is set); a
+   * memory store for a temporary session, which writes nothing to disk (SPEC TEMP-2).
+   */
+  readonly store: IndexedDbStore | MemoryStore | HistoryLockStore;
+  /** A companion's app lock (SPEC LOCK-*); null on the phone and in a temporary session. */
+  readonly lock: HistoryLockStore | null;
   /** "Keep me signed in" was unticked: nothing of this device may reach the disk, and it ends with the tab. */
   readonly temporary: boolean;
   readonly chats: ChatStore;
@@ -35,7 +41,8 @@ export interface Session {
 export async function resumeSession(): Promise<Session | null> {
   // Checked without opening: opening would create an empty database on a first visit.
   if (!(await hasDeviceStore())) return null;
-  const store = await openDeviceStore();
+  // A companion with a passcode set starts locked: its history stays sealed until the passcode.
+  const store = await HistoryLockStore.open(await openDeviceStore());
   const client = await PairwiseClient.open(connectOptions(store));
   if (client === null) {
     // A database without an identity: an account creation or a link cut short. Start clean.
@@ -69,7 +76,7 @@ export async function linkedSession(linked: MemoryStore, options: { readonly tem
     if (client === null) throw new Error('the linked device was not kept');
     return withChats(client, linked, true);
   }
-  const store = await openDeviceStore();
+  const store = await HistoryLockStore.open(await openDeviceStore());
   await copyStore(linked, store);
   await linked.close();
   const client = await PairwiseClient.open(connectOptions(store));
@@ -77,19 +84,21 @@ export async function linkedSession(linked: MemoryStore, options: { readonly tem
   return withChats(client, store);
 }
 
-async function withChats(client: PairwiseClient, store: IndexedDbStore | MemoryStore, temporary = false): Promise<Session> {
+async function withChats(client: PairwiseClient, store: Session['store'], temporary = false): Promise<Session> {
   // Subscribed before anything is awaited, so that the event cannot be missed.
   const loggedOut = loggedOutWithCause(client);
   const alerts = new AlertFeed(client);
   const chats = new ChatStore(client, store);
+  const lock = store instanceof HistoryLockStore && !client.isPrimary ? store : null;
   try {
-    await chats.start();
+    // Locked, the history cannot be read: the chats are read at unlock (lock/use-app-lock.ts).
+    if (!lock?.locked) await chats.start();
   } catch (error) {
     // The store was wiped under us (logged out at start): the caller still gets the session, and
     // its loggedOut settles; anything else is a real failure.
     if (!(await Promise.race([loggedOut.then(() => true), delay(1000).then(() => false)]))) throw error;
   }
-  return { client, store, temporary, chats, alerts, loggedOut };
+  return { client, store, lock, temporary, chats, alerts, loggedOut };
 }
 
 /**

@@ -149,11 +149,16 @@ export class ChatStore {
     this.changed();
   }
 
-  /** Stops listening to the client. */
+  /**
+   * Stops listening to the client and forgets every message it held: a locked app or a logged-out
+   * device keeps nothing of the chats in memory (SPEC LOCK-2).
+   */
   stop(): void {
     this.stopped = true;
     for (const off of this.unsubscribe.splice(0)) off();
     this.listeners.clear();
+    this.chats.clear();
+    this.statuses.clear();
   }
 
   /** Calls `listener` after every change; returns the function that stops it. */
@@ -245,6 +250,8 @@ export class ChatStore {
 
   /** Adds or merges a message; a status already known for its id wins if it is further along. */
   private insert(message: MessageView): void {
+    // A send or a load that finishes after stop() must not bring messages back.
+    if (this.stopped) return;
     const messages = this.chat(message.chatId).messages;
     const existing = messages.get(message.id);
     let status = existing ? later(existing.status, message.status) : message.status;
