@@ -53,6 +53,11 @@ export async function createLinkToken(connection: Connection, body: CreateLinkTo
     ...identity,
     preKeys,
   });
+  // A companion that went away while the checks above ran left the hub already: its code dies now.
+  if (!connection.isOpen) {
+    await ctx.store.deletePendingLink(hash);
+    throw new ProtocolError('LINK_TOKEN_INVALID', 'the connection closed');
+  }
   connection.linkTokensIssued += 1;
   ctx.hub.waitForLink(hex(hash), connection);
   return { case: 'linkToken', value: { token, expiresAt: now + LINK_TOKEN_TTL_MS } };
