@@ -308,6 +308,31 @@ describe.skipIf(skipReason('session privacy') !== null)('session privacy in Chro
     await reminder.waitFor({ state: 'detached' });
   });
 
+  it('[UI-5] Settings changes the PIN and turns it off, each only with the current PIN', async () => {
+    const NEW_PIN = '730418';
+    const twoStep = phone.page.getByRole('region', { name: 'Two-step verification' });
+    await twoStep.getByRole('button', { name: 'Change PIN' }).click();
+    const current = twoStep.getByRole('textbox', { name: 'Current PIN' });
+    // The form opens with the focus in its first field.
+    const currentId = await current.getAttribute('id');
+    await expect.poll(() => phone.page.evaluate('document.activeElement && document.activeElement.id')).toBe(currentId);
+    await current.fill(WRONG_PIN);
+    await twoStep.getByRole('textbox', { name: 'New PIN', exact: true }).fill(NEW_PIN);
+    await twoStep.getByRole('textbox', { name: 'Confirm PIN', exact: true }).fill(NEW_PIN);
+    await twoStep.getByRole('button', { name: 'Save new PIN' }).click();
+    await twoStep.getByRole('alert').getByText('Wrong PIN. 9 tries left.').waitFor();
+    expect(await current.inputValue()).toBe('');
+    await current.fill(PIN);
+    await twoStep.getByRole('button', { name: 'Save new PIN' }).click();
+    await twoStep.getByText('Your PIN was changed.').waitFor();
+
+    await twoStep.getByRole('button', { name: 'Turn off' }).click();
+    await twoStep.getByRole('textbox', { name: 'Current PIN' }).fill(NEW_PIN);
+    await twoStep.getByRole('button', { name: 'Turn off two-step verification' }).click();
+    await twoStep.getByText('Two-step verification is off.').waitFor();
+    await twoStep.getByRole('button', { name: 'Turn on' }).waitFor();
+  });
+
   it('[UI-4] while the phone goes unused the computer warns from day 10 with the date, and on day 14 it is logged out automatically (EXPIRY-2)', async () => {
     await phoneGoTo('Settings');
     await phone.page.getByRole('combobox', { name: 'Log out computers if this phone is unused for' }).selectOption({ label: '14 days' });

@@ -11,7 +11,7 @@ function refused(code: string, pin: { retryAt?: number; triesLeft?: number } = {
   return new RequestError(code, 'refused', [], pin);
 }
 
-describe('describePinRefusal', () => {
+describe('[UI-1] describePinRefusal', () => {
   it('a wrong PIN says how many tries are left and clears the field', () => {
     expect(describePinRefusal(refused('PIN_WRONG', { triesLeft: 9 }), toLocal, NOW)).toEqual({
       message: 'Wrong PIN. 9 tries left.',
