@@ -169,6 +169,46 @@ describe.skipIf(skipReason('app lock') !== null)('app lock in Chromium', () => {
     await page.evaluate('window.__hidden = false');
   });
 
+  it('[LOCK-6] the passcode changes and the lock turns off with the current passcode; off, the history is stored as it is', async () => {
+    await unlock();
+    await menu('App lock…');
+    const dialog = page.getByRole('dialog', { name: 'App lock' });
+    await dialog.getByLabel('Current passcode').fill('not-the-passcode');
+    await dialog.getByLabel('New passcode (optional)').fill('harbour-77');
+    await dialog.getByLabel('Repeat passcode').fill('harbour-77');
+    await dialog.getByRole('combobox', { name: 'Lock after' }).selectOption('15');
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await dialog.getByText('Wrong current passcode. 9 attempts left.').waitFor({ timeout: 10_000 });
+    await dialog.getByLabel('Current passcode').fill(PASSCODE);
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await dialog.waitFor({ state: 'detached', timeout: 10_000 });
+
+    await menu('Lock now');
+    await passcodeBox().fill(PASSCODE);
+    await page.getByRole('button', { name: 'Unlock' }).click();
+    await page.getByText('Wrong passcode. 9 attempts left.').waitFor({ timeout: 10_000 });
+    await passcodeBox().fill('harbour-77');
+    await page.getByRole('button', { name: 'Unlock' }).click();
+    await page.getByRole('heading', { name: 'Chats', exact: true }).waitFor({ timeout: 10_000 });
+
+    await menu('App lock…');
+    await expect.poll(() => dialog.getByRole('combobox', { name: 'Lock after' }).inputValue()).toBe('15');
+    await dialog.getByLabel('Current passcode').fill('harbour-77');
+    await dialog.getByRole('button', { name: 'Turn off app lock' }).click();
+    await dialog.waitFor({ state: 'detached', timeout: 10_000 });
+    expect(await indexedDbDump(page)).toContain(FIRST);
+    await page.getByRole('button', { name: 'Menu' }).click();
+    expect(await page.getByRole('menuitem', { name: 'Lock now' }).count()).toBe(0);
+    await page.getByRole('menuitem', { name: 'App lock…' }).click();
+    await dialog.getByLabel('New passcode').fill(PASSCODE);
+    await dialog.getByLabel('Repeat passcode').fill(PASSCODE);
+    await dialog.getByRole('button', { name: 'Turn on app lock' }).click();
+    await dialog.waitFor({ state: 'detached', timeout: 10_000 });
+    expect(await indexedDbDump(page)).not.toContain(FIRST);
+    await menu('Lock now');
+    await passcodeBox().waitFor();
+  });
+
   it('[LOCK-4] ten wrong passcodes log the browser out: no database is left and the phone no longer lists it', async () => {
     expect((await alice.devices()).some((device) => device.kind === 'companion')).toBe(true);
     for (let attempt = 1; attempt <= 9; attempt++) {
