@@ -176,6 +176,19 @@ describe('HistoryLockStore', () => {
     expect((await HistoryLockStore.open(inner)).mustWipe).toBe(true);
   });
 
+  it('[LOCK-4] two tabs share one count of wrong passcodes', async () => {
+    const inner = new MemoryStore();
+    const first = await HistoryLockStore.open(inner);
+    await first.enable(PASSCODE, 15);
+    first.lock();
+    const second = await HistoryLockStore.open(inner);
+    for (let attempt = 1; attempt <= 6; attempt++) await first.unlock(`wrong ${attempt}`);
+    const answers = [];
+    for (let attempt = 7; attempt <= MAX_PASSCODE_ATTEMPTS; attempt++) answers.push(await second.unlock(`wrong ${attempt}`));
+    expect(answers.at(-1)).toEqual({ ok: false, attemptsLeft: 0, mustWipe: true });
+    expect(await first.unlock(PASSCODE)).toEqual({ ok: false, attemptsLeft: 0, mustWipe: true });
+  });
+
   it('[LOCK-4] wrong current passcodes when changing or turning off the lock count too', async () => {
     const store = await HistoryLockStore.open(new MemoryStore());
     await store.enable(PASSCODE, 15);

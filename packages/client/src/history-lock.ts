@@ -401,6 +401,9 @@ export class HistoryLockStore implements ClientStore {
     const run = this.passcodeQueue.then(async () => {
       const settings = this.settings;
       if (settings === null) throw new Error('the app lock is off');
+      // Another tab of this browser may have counted wrong passcodes too: the stored count is shared.
+      const stored = await this.inner.get<unknown>(StoreTable.Meta, LOCK_FAILURES_KEY);
+      if (typeof stored === 'number' && Number.isSafeInteger(stored) && stored > this.failures) this.failures = stored;
       if (this.failures >= MAX_PASSCODE_ATTEMPTS) return { ok: false as const, attemptsLeft: 0, mustWipe: true };
       this.failures++;
       await this.inner.put(StoreTable.Meta, LOCK_FAILURES_KEY, this.failures);
