@@ -5,6 +5,15 @@
  */
 import type { Security, SecurityEvent } from '@pairwise/protocol/wire';
 
+/** The policy choices, for settings screens (apps import the SDK, not the protocol). */
+export {
+  DEFAULT_INACTIVE_DAYS,
+  DEFAULT_PHONE_UNUSED_DAYS,
+  INACTIVE_DAYS_CHOICES,
+  PHONE_UNUSED_DAYS_CHOICES,
+  PHONE_UNUSED_WARNING_DAYS,
+} from '@pairwise/protocol/limits';
+
 /** The account's security state, as the server last reported it. */
 export interface SecurityState {
   /** The server's clock when this was reported; compare times above with it, not with the device's clock. */

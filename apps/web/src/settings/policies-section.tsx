@@ -5,14 +5,15 @@
  * @module
  */
 import type { PairwiseClient } from '@pairwise/client/pairwise-client';
+import { INACTIVE_DAYS_CHOICES, PHONE_UNUSED_DAYS_CHOICES } from '@pairwise/client/security';
 import { useState } from 'preact/hooks';
 import { useSecurity } from '../alerts/use-security.js';
 import { describeError } from '../ui/describe-error.js';
 
-/** "Log out devices inactive for" choices in days, as the protocol's INACTIVE_DAYS_CHOICES. */
-export const INACTIVE_DAYS_OPTIONS: readonly number[] = [1, 7, 30, 90];
-/** "… if this phone is unused for" choices in days, 0 being never, as PHONE_UNUSED_DAYS_CHOICES. */
-export const PHONE_UNUSED_DAYS_OPTIONS: readonly number[] = [14, 30, 0];
+/** "Log out devices inactive for" choices in days. */
+export const INACTIVE_DAYS_OPTIONS: readonly number[] = INACTIVE_DAYS_CHOICES;
+/** "… if this phone is unused for" choices in days, 0 being never. */
+export const PHONE_UNUSED_DAYS_OPTIONS: readonly number[] = PHONE_UNUSED_DAYS_CHOICES;
 
 /** "1 day", "30 days", "Never". */
 export function daysLabel(days: number): string {
