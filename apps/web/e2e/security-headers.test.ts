@@ -36,6 +36,7 @@ describe.skipIf(skip)('web app under its Content-Security-Policy', () => {
   let alice: PairwiseClient;
   let bob: PairwiseClient;
   let work: string;
+  let companionId: string | null = null;
 
   beforeAll(async () => {
     work = mkdtempSync(join(tmpdir(), 'pairwise-csp-'));
@@ -92,6 +93,8 @@ describe.skipIf(skip)('web app under its Content-Security-Policy', () => {
 
   it('[HEADERS-4] markup in a received message is shown as text: no element, no script, no violation', async () => {
     await linkWithNodePrimary(alice, page);
+    // Read now, while the server is steady: later tests restart it under this client's feet.
+    companionId = (await alice.devices()).find((device) => device.kind === 'companion')?.deviceId ?? null;
     await bob.sendText('alice_csp', HOSTILE_TEXT);
     await page.getByRole('link', { name: /^bob_csp/ }).click();
     const log = page.getByRole('log', { name: 'Messages' });
@@ -137,8 +140,8 @@ describe.skipIf(skip)('web app under its Content-Security-Policy', () => {
   });
 
   it('[VERSION-3] a server that no longer accepts this app shows "Update required" and the browser keeps its data', async () => {
-    const companion = (await alice.devices()).find((device) => device.kind === 'companion');
-    expect(companion).toBeDefined();
+    expect(companionId).not.toBeNull();
+    const companion = { deviceId: companionId! };
     await restartServer({ WEB_ROOT, MIN_PROTOCOL_VERSION: String(PROTOCOL_VERSION + 1), PAIRWISE_TEST_VERSION_AHEAD: '1' });
 
     const screen = page.getByRole('alert').filter({ has: page.getByRole('heading', { name: 'Update required' }) });
@@ -146,20 +149,20 @@ describe.skipIf(skip)('web app under its Content-Security-Policy', () => {
     forgetRestartNoise();
     expect(await screen.textContent()).toContain('older than the server');
     expect((await browserStorage(page)).databases.length).toBeGreaterThan(0);
-    expect(await indexedDbDump(page)).toContain(companion!.deviceId);
+    expect(await indexedDbDump(page)).toContain(companion.deviceId);
 
     // "Reload" loads the app again; the server still refuses it, so the screen comes back at start.
-    await screen.getByRole('button', { name: 'Reload' }).click();
+    await screen.getByRole('button', { name: 'Reload' }).click({ timeout: 10_000 });
     await page.getByRole('heading', { name: 'Update required' }).waitFor({ timeout: 20_000 });
-    expect(await indexedDbDump(page)).toContain(companion!.deviceId);
+    expect(await indexedDbDump(page)).toContain(companion.deviceId);
 
     // Nothing was lost: once the server accepts this version again, a reload opens the chats.
     await restartServer({ WEB_ROOT, MIN_PROTOCOL_VERSION: '', PAIRWISE_TEST_VERSION_AHEAD: '' });
     await page.reload();
-    await page.getByRole('link', { name: /^bob_csp/ }).click();
+    await page.getByRole('link', { name: /^bob_csp/ }).click({ timeout: 20_000 });
     await page.getByRole('log', { name: 'Messages' }).getByText(HOSTILE_TEXT, { exact: true }).waitFor({ timeout: 10_000 });
     forgetRestartNoise();
     expect(violations).toEqual([]);
     expect(problems).toEqual([]);
-  });
+  }, 120_000);
 });
