@@ -7,12 +7,9 @@
 //
 // Every page fails the suite on a console error, an uncaught exception or a failed request.
 // Run it with `npm run test:e2e` (builds the app first); it needs /usr/bin/chromium and ffmpeg.
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import type { PairwiseClient } from '@pairwise/client/pairwise-client';
 import { encodeLinkQr } from '@pairwise/protocol/link-qr';
 import { removeDataDir, startServerProcess, type ServerProcess } from '@pairwise/testing/server-process';
@@ -21,63 +18,22 @@ import { chromium, type BrowserContext, type Page } from 'playwright';
 import QRCode from 'qrcode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../../../scripts/chromium.mjs';
+import {
+  accessibilityViolations,
+  browserStorage,
+  filmForFakeCamera,
+  skipReason,
+  watch as watchInto,
+  WEB_ROOT,
+} from './support/harness.js';
 
-const WEB_ROOT = resolve(fileURLToPath(import.meta.url), '../../dist');
-const AXE_SCRIPT = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
-
-function hasFfmpeg(): boolean {
-  try {
-    execFileSync('ffmpeg', ['-version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const missing = [
-  ...(existsSync(CHROMIUM_PATH) ? [] : [`Chromium (${CHROMIUM_PATH})`]),
-  ...(hasFfmpeg() ? [] : ['ffmpeg']),
-  ...(existsSync(join(WEB_ROOT, 'index.html')) ? [] : ['the built app (npm run build)']),
-];
-// Under CI=true nothing may be skipped: a missing tool fails the suite instead.
-const skip = missing.length > 0 && process.env.CI !== 'true';
-if (skip) {
-  console.warn(
-    `\n*** SKIPPING the web app e2e suite: ${missing.join(', ')} missing. Install with: apt-get install -y chromium ffmpeg ***\n`,
-  );
-}
+const skip = skipReason('web app', { ffmpeg: true }) !== null;
 
 /** Where the app reported something wrong: console errors, page errors, failed requests. */
 const problems: string[] = [];
 
 function watch(page: Page, who: string): Page {
-  page.on('console', (message) => {
-    if (message.type() === 'error') problems.push(`${who} console error: ${message.text()}`);
-  });
-  page.on('pageerror', (error) => problems.push(`${who} page error: ${error.message}`));
-  page.on('requestfailed', (request) => problems.push(`${who} request failed: ${request.url()} ${request.failure()?.errorText ?? ''}`));
-  page.on('response', (response) => {
-    if (response.status() >= 400) problems.push(`${who} HTTP ${response.status()}: ${response.url()}`);
-  });
-  return page;
-}
-
-/** The browser's storage as a page of the origin sees it. */
-async function browserStorage(page: Page): Promise<{ databases: string[]; caches: string[]; workers: number }> {
-  return page.evaluate(`(async () => ({
-    databases: (await indexedDB.databases()).map((database) => database.name),
-    caches: await caches.keys(),
-    workers: (await navigator.serviceWorker.getRegistrations()).length,
-  }))()`);
-}
-
-/** axe-core's serious and critical findings on the page as it is now (issue 4: there must be none). */
-async function accessibilityViolations(page: Page): Promise<string[]> {
-  await page.addScriptTag({ path: AXE_SCRIPT });
-  return page.evaluate(`axe.run(document, { resultTypes: ['violations'] }).then((results) =>
-    results.violations
-      .filter((violation) => violation.impact === 'serious' || violation.impact === 'critical')
-      .map((violation) => violation.id + ': ' + violation.help + ' at ' + violation.nodes.map((node) => node.target.join(' ')).join(', ')))`);
+  return watchInto(page, who, problems);
 }
 
 describe.skipIf(skip)('web app in Chromium', () => {
@@ -126,16 +82,6 @@ describe.skipIf(skip)('web app in Chromium', () => {
     return png;
   }
 
-  /** Turns a picture into a video file for Chromium's fake camera. */
-  function film(png: string): string {
-    const video = png.replace(/\.png$/, '.y4m');
-    execFileSync(
-      'ffmpeg',
-      ['-y', '-loop', '1', '-i', png, '-vf', 'scale=400:400,pad=640:480:120:40:white,format=yuv420p', '-r', '10', '-t', '2', video],
-      { stdio: 'ignore' },
-    );
-    return video;
-  }
 
   /**
    * (Re)launches the phone's browser process, its camera showing `video` (no camera for null);
@@ -211,7 +157,7 @@ describe.skipIf(skip)('web app in Chromium', () => {
     // Nothing is written to disk before the phone approves.
     expect(await browserStorage(companionPage)).toEqual({ databases: [], caches: [], workers: 0 });
     expect(await accessibilityViolations(companionPage)).toEqual([]);
-    const video = film(await screenshotQr('qr-1'));
+    const video = filmForFakeCamera(await screenshotQr('qr-1'));
 
     // The phone's browser process is started with that camera file, and the account made in it.
     await openPhone(video);
