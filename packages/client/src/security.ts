@@ -3,6 +3,7 @@
  * expiry policies and the "phone unused" warning (SPEC PIN-*, EXPIRY-*, SECLOG-*).
  * @module
  */
+import { isSecurityEventKind, type SecurityEventKind } from '@pairwise/protocol/security-log';
 import type { Security, SecurityEvent } from '@pairwise/protocol/wire';
 
 /** The policy choices, for settings screens (apps import the SDK, not the protocol). */
@@ -42,16 +43,8 @@ export interface SecurityState {
 /** One entry of the security log (primary only). */
 export interface SecurityLogEntry {
   readonly at: number;
-  readonly kind:
-    | 'device-linked'
-    | 'device-removed'
-    | 'pin-enabled'
-    | 'pin-changed'
-    | 'pin-disabled'
-    | 'pin-failed'
-    | 'pin-locked'
-    | 'policies-changed'
-    | 'unknown';
+  /** 'unknown' for kinds a newer server sends that this SDK does not know. */
+  readonly kind: SecurityEventKind | 'unknown';
   readonly deviceId: string;
   readonly deviceName: string;
   /** With device-removed: 'phone', 'device' (its own log out), 'expiry', 'phone-unused' or 'temporary'. */
@@ -60,16 +53,6 @@ export interface SecurityLogEntry {
   readonly network: string;
 }
 
-const KINDS = new Set<SecurityLogEntry['kind']>([
-  'device-linked',
-  'device-removed',
-  'pin-enabled',
-  'pin-changed',
-  'pin-disabled',
-  'pin-failed',
-  'pin-locked',
-  'policies-changed',
-]);
 
 /** The wire's Security as apps see it. */
 export function toSecurityState(security: Security): SecurityState {
@@ -91,6 +74,6 @@ export function toSecurityState(security: Security): SecurityState {
 
 /** The wire's SecurityEvent as apps see it; kinds this SDK does not know become 'unknown'. */
 export function toSecurityLogEntry(event: SecurityEvent): SecurityLogEntry {
-  const kind = KINDS.has(event.kind as SecurityLogEntry['kind']) ? (event.kind as SecurityLogEntry['kind']) : 'unknown';
+  const kind = isSecurityEventKind(event.kind) ? event.kind : 'unknown';
   return { at: event.at, kind, deviceId: event.deviceId, deviceName: event.deviceName, actor: event.actor, network: event.network };
 }

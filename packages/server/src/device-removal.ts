@@ -9,12 +9,13 @@
  * list, and the security log records who did it and from which network.
  * @module
  */
+import type { RemovalActor } from '@pairwise/protocol/security-log';
 import { logSecurityEvent } from './account-security.js';
 import type { ServerContext } from './context.js';
 import type { DeviceRow, ListUpdate } from './store/store.js';
 
 /** Who removed a device, as the security log names it. */
-export type RemovalActor = 'phone' | 'device' | 'expiry' | 'phone-unused' | 'temporary';
+export type { RemovalActor };
 
 /** What the removed device hears (LoggedOut.reason) for each actor. */
 const LOGGED_OUT_REASON = {

@@ -4,6 +4,7 @@
  * `Uint8Array`s, so every value leaving the store passes through here.
  * @module
  */
+import { isSecurityEventKind } from '@pairwise/protocol/security-log';
 import type { Selectable } from 'kysely';
 import type {
   AccountSecurityTable,
@@ -33,20 +34,6 @@ export const InboxKind = { Message: 'message', Expired: 'expired' } as const;
 /** Device kinds, as stored in `devices.kind`. */
 export const DeviceKinds = { Primary: 'primary', Companion: 'companion' } as const satisfies Record<string, DeviceKind>;
 
-/**
- * Security log kinds, as stored in `security_events.kind`. A Record over the union, so that a
- * kind added to SecurityEventRow fails to compile until it is listed here.
- */
-const SecurityEventKinds: Record<SecurityEventRow['kind'], true> = {
-  'device-linked': true,
-  'device-removed': true,
-  'pin-enabled': true,
-  'pin-changed': true,
-  'pin-disabled': true,
-  'pin-failed': true,
-  'pin-locked': true,
-  'policies-changed': true,
-};
 
 /** Data in the database that no code of ours could have written. */
 export class CorruptRowError extends Error {
@@ -85,7 +72,7 @@ function flag(value: number | string | bigint, column: string): boolean {
 }
 
 function securityEventKind(value: string): SecurityEventRow['kind'] {
-  if (Object.hasOwn(SecurityEventKinds, value)) return value as SecurityEventRow['kind'];
+  if (isSecurityEventKind(value)) return value;
   throw new CorruptRowError(`unknown security event kind: ${value}`);
 }
 

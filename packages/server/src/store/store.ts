@@ -8,6 +8,8 @@
  * `Uint8Array` (never Node `Buffer`) on the way out.
  * @module
  */
+import type { SecurityEventKind } from '@pairwise/protocol/security-log';
+
 
 /** A signed structure as stored: the exact bytes and the account key's signature. */
 export interface SignedBodyRow {
@@ -210,19 +212,11 @@ export type SecurityPatch = Partial<Omit<AccountSecurityRow, 'accountId'>>;
 export interface SecurityEventRow {
   readonly accountId: string;
   readonly at: number;
-  readonly kind:
-    | 'device-linked'
-    | 'device-removed'
-    | 'pin-enabled'
-    | 'pin-changed'
-    | 'pin-disabled'
-    | 'pin-failed'
-    | 'pin-locked'
-    | 'policies-changed';
+  readonly kind: SecurityEventKind;
   /** The device concerned ('' when none). */
   readonly deviceId: string;
   readonly deviceName: string;
-  /** With device-removed: 'phone' | 'device' | 'expiry' | 'phone-unused' | 'temporary'; '' otherwise. */
+  /** With device-removed: a RemovalActor ('phone', 'device', 'expiry', 'phone-unused', 'temporary'); '' otherwise. */
   readonly actor: string;
   /** Coarsened network of the request behind the event ('' when none, e.g. expiry). */
   readonly network: string;
