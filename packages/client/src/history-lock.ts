@@ -397,32 +397,37 @@ export class HistoryLockStore implements ClientStore {
     | (PasscodeResult & { readonly ok: false })
   > {
     if (typeof passcode !== 'string' || passcode === '') return Promise.reject(new TypeError('enter the passcode'));
-    // One check at a time: two tabs' worth of guesses must each be counted.
-    const run = this.passcodeQueue.then(async () => {
-      const settings = this.settings;
-      if (settings === null) throw new Error('the app lock is off');
-      // Another tab of this browser may have counted wrong passcodes too: the stored count is shared.
-      const stored = await this.inner.get<unknown>(StoreTable.Meta, LOCK_FAILURES_KEY);
-      if (typeof stored === 'number' && Number.isSafeInteger(stored) && stored > this.failures) this.failures = stored;
-      if (this.failures >= MAX_PASSCODE_ATTEMPTS) return { ok: false as const, attemptsLeft: 0, mustWipe: true };
-      this.failures++;
-      await this.inner.put(StoreTable.Meta, LOCK_FAILURES_KEY, this.failures);
-      const kek = await derivePasscodeKey(passcode, settings);
-      const key = await unwrapX25519PrivateKey(kek, settings.publicKey, settings.wrappedKey);
-      if (key === null) {
+    // One check at a time in this tab, and, where the browser has Web Locks, in all its tabs: the
+    // count is read and written back in two steps, so two tabs checking at once would otherwise
+    // both read the same count and a guess would go uncounted.
+    const run = this.passcodeQueue.then(() =>
+      acrossTabs(PASSCODE_CHECK_LOCK, async () => {
+        const settings = this.settings;
+        if (settings === null) throw new Error('the app lock is off');
+        // The stored count is the shared one: other tabs count their wrong passcodes (and reset the
+        // count on a right one) there too.
+        const stored = await this.inner.get<unknown>(StoreTable.Meta, LOCK_FAILURES_KEY);
+        this.failures = typeof stored === 'number' && Number.isSafeInteger(stored) && stored > 0 ? stored : 0;
+        if (this.failures >= MAX_PASSCODE_ATTEMPTS) return { ok: false as const, attemptsLeft: 0, mustWipe: true };
+        this.failures++;
+        await this.inner.put(StoreTable.Meta, LOCK_FAILURES_KEY, this.failures);
+        const kek = await derivePasscodeKey(passcode, settings);
+        const key = await unwrapX25519PrivateKey(kek, settings.publicKey, settings.wrappedKey);
+        if (key === null) {
+          this.changed();
+          const attemptsLeft = Math.max(0, MAX_PASSCODE_ATTEMPTS - this.failures);
+          return { ok: false as const, attemptsLeft, mustWipe: attemptsLeft === 0 };
+        }
+        this.failures = 0;
+        await this.inner.put(StoreTable.Meta, LOCK_FAILURES_KEY, 0);
+        if (this.historyKey === null) {
+          this.historyKey = key;
+          this.unlockedSignal.resolve();
+        }
         this.changed();
-        const attemptsLeft = Math.max(0, MAX_PASSCODE_ATTEMPTS - this.failures);
-        return { ok: false as const, attemptsLeft, mustWipe: attemptsLeft === 0 };
-      }
-      this.failures = 0;
-      await this.inner.put(StoreTable.Meta, LOCK_FAILURES_KEY, 0);
-      if (this.historyKey === null) {
-        this.historyKey = key;
-        this.unlockedSignal.resolve();
-      }
-      this.changed();
-      return { ok: true as const, settings, kek, key };
-    });
+        return { ok: true as const, settings, kek, key };
+      }),
+    );
     this.passcodeQueue = run.catch(() => {});
     return run;
   }
@@ -515,6 +520,23 @@ function parseSettings(value: unknown): StoredLockSettings | null {
     lockAfterMinutes: lockAfterMinutes as LockAfterMinutes,
     complete: record.complete as boolean,
   };
+}
+
+/** The Web Lock under which a passcode is counted and checked, shared by the browser's tabs. */
+const PASSCODE_CHECK_LOCK = 'pairwise-app-lock-passcode';
+
+/** The part of the Web Locks API used here (browsers; absent in Node 20). */
+interface LockManager {
+  request<R>(name: string, callback: () => Promise<R>): Promise<R>;
+}
+
+/**
+ * Runs `operation` holding the Web Lock `name`, so that no other tab of this browser runs one
+ * under the same name meanwhile; where there are no Web Locks (Node) it just runs it.
+ */
+function acrossTabs<R>(name: string, operation: () => Promise<R>): Promise<R> {
+  const locks = (globalThis as { readonly navigator?: { readonly locks?: LockManager } }).navigator?.locks;
+  return locks === undefined ? operation() : locks.request(name, operation);
 }
 
 function deferred(): { readonly promise: Promise<void>; resolve(): void } {

@@ -95,4 +95,22 @@ describe('HistoryLockStore over IndexedDB', () => {
     await store.wipe();
     expect((await indexedDB.databases()).map((database) => database.name)).not.toContain(`pairwise-${name}`);
   });
+
+  it('[LOCK-4] wrong passcodes typed at once in several tabs are each counted', async () => {
+    const name = 'lock-tabs';
+    await (await IndexedDbStore.open(name)).wipe();
+    const first = await HistoryLockStore.open(await IndexedDbStore.open(name));
+    await first.enable(PASSCODE, 15);
+    first.lock();
+    // Four more tabs of the same browser: each its own connection to the same database.
+    const tabs = [first, ...(await Promise.all([1, 2, 3, 4].map(async () => HistoryLockStore.open(await IndexedDbStore.open(name)))))];
+    const results = await Promise.all(tabs.map((tab, index) => tab.unlock(`wrong ${index}`)));
+    expect(results.map((result) => (result.ok ? -1 : result.attemptsLeft)).sort()).toEqual([5, 6, 7, 8, 9]);
+    expect(await first.inner.get(StoreTable.Meta, 'lock/failures')).toBe(5);
+    // A right passcode in one tab resets the shared count: the next wrong one elsewhere is the first.
+    expect((await tabs[1]!.unlock(PASSCODE)).ok).toBe(true);
+    expect(await tabs[2]!.unlock('wrong again')).toEqual({ ok: false, attemptsLeft: 9, mustWipe: false });
+    for (const tab of tabs.slice(1)) await tab.close();
+    await first.wipe();
+  });
 });
