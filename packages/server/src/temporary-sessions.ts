@@ -34,7 +34,8 @@ export async function removeTemporaryDeviceIfGone(ctx: ServerContext, deviceId: 
 /** The sweeper's part: every temporary device gone longer than the grace period is removed. */
 export async function removeGoneTemporaryDevices(ctx: ServerContext, now: number): Promise<void> {
   for (const device of await ctx.store.listGoneTemporaryDevices(now - TEMPORARY_SESSION_GRACE_MS)) {
-    if (ctx.hub.isOnline(device.deviceId)) await ctx.store.setDisconnectedAt(device.deviceId, null);
-    else await removeDevice(ctx, device, 'temporary');
+    // The list was read before the removals began: a device that came back since (here or on
+    // another node, which cleared its mark) is read again rather than removed from a stale row.
+    await removeTemporaryDeviceIfGone(ctx, device.deviceId);
   }
 }
