@@ -9,7 +9,7 @@ import { PhoneUnusedBanner } from '../alerts/phone-unused-banner.js';
 import { SecurityAlerts } from '../alerts/security-alerts.js';
 import { ChatsView } from '../chats/chats-view.js';
 import { TemporarySession } from '../link/temporary-session.js';
-import { lockMenuItems } from '../lock/lock-menu.js';
+import { LockNowButton, lockMenuItems } from '../lock/lock-menu.js';
 import { LockScreen } from '../lock/lock-screen.js';
 import { LockSettingsDialog } from '../lock/lock-settings-dialog.js';
 import { useAppLock } from '../lock/use-app-lock.js';
@@ -40,6 +40,7 @@ export function CompanionShell({ session }: { readonly session: Session }) {
   return (
     <div class="shell companion">
       <AppHeader accountId={session.client.accountId}>
+        <LockNowButton appLock={appLock} />
         <Menu
           label="Menu"
           items={[...lockMenuItems(appLock, () => setLockSettings(true)), { label: 'Log out', onSelect: () => setConfirming(true) }]}
