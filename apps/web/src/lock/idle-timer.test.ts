@@ -70,4 +70,21 @@ describe('[LOCK-7] idle timer', () => {
     vi.advanceTimersByTime(5 * MINUTE);
     expect(onIdle).not.toHaveBeenCalled();
   });
+
+  it('checkNow fires at once when the limit passed while the timer was held back, and not before', () => {
+    const page = fakePage();
+    const onIdle = vi.fn();
+    const watch = watchIdle(MINUTE, onIdle, page.environment);
+    page.setHidden(true);
+    vi.setSystemTime(Date.now() + 30_000);
+    expect(watch.checkNow()).toBe(false);
+    expect(onIdle).not.toHaveBeenCalled();
+    // A hidden page's timer may be a minute late: the time has passed, the timer has not run.
+    vi.setSystemTime(Date.now() + 31_000);
+    expect(watch.checkNow()).toBe(true);
+    expect(onIdle).toHaveBeenCalledTimes(1);
+    expect(watch.checkNow()).toBe(false);
+    vi.advanceTimersByTime(5 * MINUTE);
+    expect(onIdle).toHaveBeenCalledTimes(1);
+  });
 });

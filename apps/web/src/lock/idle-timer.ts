@@ -24,9 +24,17 @@ function documentEnvironment(): IdleEnvironment {
 }
 
 /**
+ * The function that stops watching, and `checkNow`: fires `onIdle` at once if the limit has
+ * passed (a hidden page's timer may be late by a minute) and says whether it did. Work that must
+ * not happen once the limit is past, such as showing a message's text in a notification, calls
+ * it first.
+ */
+export type IdleWatch = (() => void) & { readonly checkNow: () => boolean };
+
+/**
  * Calls `onIdle` once, after `limitMs` without activity. Returns the function that stops watching.
  */
-export function watchIdle(limitMs: number, onIdle: () => void, environment: IdleEnvironment = documentEnvironment()): () => void {
+export function watchIdle(limitMs: number, onIdle: () => void, environment: IdleEnvironment = documentEnvironment()): IdleWatch {
   if (!Number.isFinite(limitMs) || limitMs <= 0) throw new RangeError('limitMs must be a positive number');
   const { target, hidden, now } = environment;
   let last = now();
@@ -63,5 +71,10 @@ export function watchIdle(limitMs: number, onIdle: () => void, environment: Idle
   for (const event of ACTIVITY_EVENTS) target.addEventListener(event, activity, { passive: true, capture: true });
   target.addEventListener('visibilitychange', visibility);
   timer = setTimeout(check, limitMs);
-  return stop;
+  const checkNow = () => {
+    if (stopped || now() - last < limitMs) return false;
+    fire();
+    return true;
+  };
+  return Object.assign(() => stop(), { checkNow });
 }

@@ -14,7 +14,7 @@ import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { ChatStore } from '../chats/chat-store.js';
 import { notifyIncomingMessages } from '../platform/notifications.js';
 import type { Session } from '../session.js';
-import { watchIdle } from './idle-timer.js';
+import { watchIdle, type IdleWatch } from './idle-timer.js';
 
 /** Where "Show notifications" is kept (the store's meta table, beside the app's other settings). */
 const NOTIFICATIONS_KEY = 'app/notifications';
@@ -45,6 +45,7 @@ export function useAppLock(session: Session): AppLock {
   const [notificationsEnabled, setNotifications] = useState(false);
   const notificationsOn = useRef(false);
   notificationsOn.current = notificationsEnabled;
+  const idle = useRef<IdleWatch | null>(null);
 
   // Follow the lock: drop the chats when it locks, read them afresh when it unlocks.
   useEffect(() => {
@@ -81,7 +82,12 @@ export function useAppLock(session: Session): AppLock {
   // Lock after the chosen minutes without activity.
   useEffect(() => {
     if (store === null || locked || lockAfterMinutes === null) return;
-    return watchIdle(lockAfterMinutes * 60_000, () => store.lock());
+    const watch = watchIdle(lockAfterMinutes * 60_000, () => store.lock());
+    idle.current = watch;
+    return () => {
+      idle.current = null;
+      watch();
+    };
   }, [store, locked, lockAfterMinutes]);
 
   // Other tabs: "lock now" locks here too; changed settings reopen this tab with them.
@@ -107,7 +113,14 @@ export function useAppLock(session: Session): AppLock {
       .get<boolean>(StoreTable.Meta, NOTIFICATIONS_KEY)
       .then((value) => current && setNotifications(value === true))
       .catch(() => {});
-    const stop = notifyIncomingMessages(session.client, { enabled: () => notificationsOn.current, locked: () => store.locked });
+    const stop = notifyIncomingMessages(session.client, {
+      enabled: () => notificationsOn.current,
+      // A hidden page's idle timer may run late: past "Lock after", lock now rather than show the text.
+      locked: () => {
+        idle.current?.checkNow();
+        return store.locked;
+      },
+    });
     return () => {
       current = false;
       stop();
