@@ -45,6 +45,15 @@ export async function authenticate(connection: Connection, body: Authenticate): 
   ctx.hub.addDevice(connection);
   // A temporary session that is back within its minute stays (SPEC TEMP-1).
   if (device.temporary) await ctx.store.setDisconnectedAt(device.deviceId, null);
+  // A removal that ran while the checks above did (the phone, expiry, a temporary session's sweep)
+  // closed the device's sockets before this one was registered: read the device again now that
+  // it is, or the socket would stay signed in as a device that no longer exists. A removal from
+  // here on finds the socket registered and closes it.
+  if ((await ctx.store.getDevice(device.deviceId)) === null) {
+    ctx.hub.remove(connection);
+    connection.device = null;
+    throw new ProtocolError('LOGGED_OUT');
+  }
   connection.afterResponse(() => {
     ctx.hub.startDelivery(connection);
     return Promise.resolve();
