@@ -107,7 +107,7 @@ export function App() {
       );
     case 'ready':
       return (
-        <UpdateGuard client={state.session.client}>
+        <UpdateGuard client={state.session.client} temporary={state.session.temporary}>
           {state.session.client.isPrimary ? <PhoneShell session={state.session} /> : <CompanionShell session={state.session} />}
         </UpdateGuard>
       );
