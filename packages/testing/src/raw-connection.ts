@@ -72,12 +72,12 @@ export class RawConnection {
     }
   }
 
-  /** Authenticates as the device kept in `store`. */
-  async authenticateAs(store: ClientStore, origin: string): Promise<Response> {
+  /** Authenticates as the device kept in `store`; `now` is the server's time (a test's fake clock). */
+  async authenticateAs(store: ClientStore, origin: string, now: () => number = Date.now): Promise<Response> {
     const identity = (await store.get<StoredIdentity>(StoreTable.Identity, 'self'))!;
     const challenge = await this.request({ case: 'requestChallenge', value: {} });
     if (challenge.result.case !== 'challenge') throw new Error('no challenge');
-    const clientTime = Date.now();
+    const clientTime = now();
     const signature = await signDeviceChallenge(identity.device.signing.privateKey, {
       origin,
       nonce: challenge.result.value.nonce,
