@@ -113,6 +113,9 @@ describe('[PIN-1] turning the PIN on, changing it, turning it off', () => {
     const off = await alice.disablePin(OTHER_PIN);
     expect(off).toMatchObject({ pinEnabled: false, pinReminderAt: 0, pinFailures: 0 });
     await expect(alice.disablePin(OTHER_PIN)).rejects.toMatchObject({ code: 'PIN_NOT_SET' });
+    // While it is off there is no current PIN to present: one sent along is refused, not ignored.
+    await expect(alice.setPin(PIN, OTHER_PIN)).rejects.toMatchObject({ code: 'PIN_NOT_SET' });
+    expect((await alice.refreshSecurity()).pinEnabled).toBe(false);
     // Off: approvals need no PIN again.
     expect(await approveWith(alice)).toBeNull();
     expect(await companionCount(alice)).toBe(1);

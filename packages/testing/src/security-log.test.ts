@@ -91,13 +91,29 @@ describe('[SECLOG-1] [SECLOG-2] the security log', () => {
   it('answers with the newest 200 entries', async () => {
     const alice = await phoneAt(server, 'alice_log_many', '203.0.113.5');
     for (let i = 0; i < 105; i++) {
+      await alice.setPin('482913');
+      await alice.disablePin('482913');
+    }
+    await alice.setPolicies({ inactiveDays: 7, phoneUnusedDays: 30 });
+    const log = await alice.securityLog();
+    expect(log).toHaveLength(200);
+    expect(log[0]!.kind).toBe('policies-changed');
+    expect(log[1]!.kind).toBe('pin-disabled');
+    await alice.close();
+  });
+
+  it('logs a run of policy changes once, and an unchanged policy not at all, so that flipping them cannot flush the log', async () => {
+    const alice = await phoneAt(server, 'alice_log_flush', '203.0.113.6');
+    await alice.setPin('482913');
+    const unchanged = await alice.setPolicies({ inactiveDays: 30, phoneUnusedDays: 14 });
+    expect(unchanged.inactiveDays).toBe(30);
+    for (let i = 0; i < 20; i++) {
       await alice.setPolicies({ inactiveDays: 1, phoneUnusedDays: 0 });
       await alice.setPolicies({ inactiveDays: 90, phoneUnusedDays: 30 });
     }
-    await alice.setPin('482913');
     const log = await alice.securityLog();
-    expect(log).toHaveLength(200);
-    expect(log[0]!.kind).toBe('pin-enabled');
+    expect(log.map((entry) => entry.kind)).toEqual(['policies-changed', 'pin-enabled']);
+    expect((await alice.refreshSecurity()).inactiveDays).toBe(90);
     await alice.close();
   });
 });

@@ -52,7 +52,7 @@ export async function setPin(connection: Connection, body: SetPin): Promise<Resp
   const who = { deviceId: attempt.deviceId, deviceName: attempt.deviceName, network: attempt.network };
   const now = ctx.clock.now();
   if (row.pinHash === null) {
-    if (body.newPin === '') throw new ProtocolError('PIN_NOT_SET');
+    if (body.newPin === '' || body.currentPin !== '') throw new ProtocolError('PIN_NOT_SET', 'there is no current PIN');
     const pinHash = await hashPin(body.newPin);
     await ctx.store.updateSecurity(accountId, { pinHash, pinFailures: 0, pinNextTryAt: 0, pinLockedUntil: 0, pinReminderStage: 0, pinReminderSince: now });
     await logSecurityEvent(ctx, accountId, { kind: 'pin-enabled', ...who });
@@ -80,13 +80,21 @@ export async function setPolicies(connection: Connection, body: SetPolicies): Pr
   check(INACTIVE_DAYS_CHOICES.includes(body.inactiveDays), 'inactive_days', `must be one of ${INACTIVE_DAYS_CHOICES.join(', ')}`);
   check(PHONE_UNUSED_DAYS_CHOICES.includes(body.phoneUnusedDays), 'phone_unused_days', `must be one of ${PHONE_UNUSED_DAYS_CHOICES.join(', ')}`);
   const attempt = await phoneAttempt(connection);
+  const row = await ctx.store.getSecurity(attempt.accountId);
+  if (row === null) throw new ProtocolError('LOGGED_OUT');
+  if (row.inactiveDays === body.inactiveDays && row.phoneUnusedDays === body.phoneUnusedDays) return currentSecurity(connection);
   await ctx.store.updateSecurity(attempt.accountId, { inactiveDays: body.inactiveDays, phoneUnusedDays: body.phoneUnusedDays });
-  await logSecurityEvent(ctx, attempt.accountId, {
-    kind: 'policies-changed',
-    deviceId: attempt.deviceId,
-    deviceName: attempt.deviceName,
-    network: attempt.network,
-  });
+  // A run of policy changes is one entry: flipping the policies back and forth must not push
+  // older entries (a link someone wants hidden) out of the log's last SECURITY_LOG_MAX_EVENTS.
+  const [latest] = await ctx.store.listSecurityEvents(attempt.accountId, 1);
+  if (latest?.kind !== 'policies-changed') {
+    await logSecurityEvent(ctx, attempt.accountId, {
+      kind: 'policies-changed',
+      deviceId: attempt.deviceId,
+      deviceName: attempt.deviceName,
+      network: attempt.network,
+    });
+  }
   await publishSecurityChanged(ctx, attempt.accountId);
   return currentSecurity(connection);
 }
