@@ -91,6 +91,42 @@ describe.skipIf(skip)('web app under its Content-Security-Policy', () => {
     expect(problems).toEqual([]);
   });
 
+  it('[HEADERS-1] in the browser, every response of every route carries the security headers', async () => {
+    // A context of its own, so that the linked page of the other tests is left alone.
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    try {
+      const visitor = watch(await context.newPage(), 'visitor', problems);
+      const seen: { url: string; headers: Record<string, string> }[] = [];
+      visitor.on('response', (response) => {
+        if (response.url().startsWith(server.origin)) seen.push({ url: response.url(), headers: response.headers() });
+      });
+      for (const path of ['/', '/chats', '/devices/link', '/settings']) {
+        await visitor.goto(`${server.origin}${path}`);
+        await visitor.getByRole('img', { name: 'Link QR code' }).waitFor();
+      }
+      await visitor.evaluate(`fetch('/api/version').then((response) => response.json())`);
+      // Pages, scripts, styles, the icon and an API call.
+      expect(seen.some((response) => response.url.includes('/assets/'))).toBe(true);
+      expect(seen.some((response) => response.url.includes('/api/'))).toBe(true);
+      const missing = seen.flatMap(({ url, headers }) =>
+        Object.entries({
+          'content-security-policy': "frame-ancestors 'none'",
+          'cross-origin-opener-policy': 'same-origin',
+          'cross-origin-resource-policy': 'same-origin',
+          'referrer-policy': 'no-referrer',
+          'x-content-type-options': 'nosniff',
+        })
+          .filter(([name, value]) => !(headers[name] ?? '').includes(value))
+          .map(([name]) => `${url}: ${name}`),
+      );
+      expect(missing).toEqual([]);
+      expect(violations).toEqual([]);
+      expect(problems).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  });
+
   it('[HEADERS-4] markup in a received message is shown as text: no element, no script, no violation', async () => {
     await linkWithNodePrimary(alice, page);
     // Read now, while the server is steady: later tests restart it under this client's feet.
