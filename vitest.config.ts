@@ -30,6 +30,10 @@ export default defineConfig({
           name: 'e2e',
           include: ['apps/web/e2e/**/*.test.ts'],
           environment: 'node',
+          // One suite at a time: each drives several Chromium processes and a server, and on two
+          // cores suites side by side only slowed each other past their waits, without finishing
+          // sooner (about 75 s either way).
+          fileParallelism: false,
           testTimeout: 60_000,
           hookTimeout: 60_000,
         },
