@@ -10,6 +10,7 @@ import { SECURITY_LOG_TTL_MS } from '@pairwise/protocol/limits';
 import { publishSecurityChanged } from './account-security.js';
 import type { ServerContext } from './context.js';
 import { removeDevice } from './device-removal.js';
+import type { DeviceRow } from './store/store.js';
 import { removeGoneTemporaryDevices } from './temporary-sessions.js';
 
 /** How often the sweeper runs. */
@@ -44,11 +45,13 @@ async function touchConnectedDevices(ctx: ServerContext, now: number): Promise<v
 /** The expiry policies (SPEC EXPIRY-1, EXPIRY-2) and the "phone unused" warning (SPEC EXPIRY-3). */
 async function expireDevices(ctx: ServerContext, now: number): Promise<void> {
   for (const companion of await ctx.store.listInactiveCompanions(now)) {
-    // Touched above if connected, so never listed; checked again in case another node disagrees.
-    if (ctx.hub.isOnline(companion.deviceId)) continue;
+    // Touched above if connected, so never listed; read again in case it came back meanwhile.
+    if (!(await stillIdle(ctx, companion))) continue;
     await removeDevice(ctx, companion, 'expiry');
   }
   for (const primary of await ctx.store.listUnusedPrimaries(now, 'expire')) {
+    // The phone may have been opened since the list was read: then its computers stay.
+    if (!(await stillIdle(ctx, primary))) continue;
     for (const device of await ctx.store.listDevices(primary.accountId)) {
       if (device.kind === 'companion') await removeDevice(ctx, device, 'phone-unused');
     }
@@ -60,6 +63,16 @@ async function expireDevices(ctx: ServerContext, now: number): Promise<void> {
     await ctx.store.updateSecurity(primary.accountId, { phoneWarningSentAt: now });
     await publishSecurityChanged(ctx, primary.accountId);
   }
+}
+
+/**
+ * Whether a device listed as idle still is: not connected here, and not active (on any node)
+ * since the list was read. Expiry lists are read once per sweep; removals come one by one after.
+ */
+async function stillIdle(ctx: ServerContext, listed: DeviceRow): Promise<boolean> {
+  if (ctx.hub.isOnline(listed.deviceId)) return false;
+  const current = await ctx.store.getDevice(listed.deviceId);
+  return current !== null && current.lastActiveAt <= listed.lastActiveAt;
 }
 
 /** Starts the sweeper; returns a function that stops it. */
