@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { coarseNetwork, sameNetwork } from './network.js';
+import { coarseNetwork, requesterKey, sameNetwork } from './network.js';
 
 describe('[SECLOG-2] coarse networks', () => {
   it.each([
@@ -42,5 +42,27 @@ describe('[LINK-6] same network', () => {
     expect(sameNetwork('', '')).toBe(false);
     expect(sameNetwork('garbage', 'garbage')).toBe(false);
     expect(sameNetwork('', '203.0.113.5')).toBe(false);
+  });
+});
+
+describe('[REVOKE-4] requester keys', () => {
+  it.each([
+    ['203.0.113.77', '203.0.113.77'],
+    [' 127.0.0.2 ', '127.0.0.2'],
+    ['::ffff:203.0.113.9', '203.0.113.9'],
+    ['2001:db8:1:2::5', '2001:db8:1:2::/64'],
+    ['2001:0DB8:0001:0002:ffff:ffff:ffff:ffff', '2001:db8:1:2::/64'],
+    ['2001:db8::1', '2001:db8::/64'],
+    ['fe80::1%eth0', 'fe80::/64'],
+    ['::1', '::/64'],
+    ['', ''],
+    ['not an address', ''],
+  ])('%s counts as %s', (ip, key) => {
+    expect(requesterKey(ip)).toBe(key);
+  });
+
+  it('one IPv6 host cannot count as many requesters by changing the low 64 bits', () => {
+    expect(requesterKey('2001:db8:1:2:a:b:c:d')).toBe(requesterKey('2001:db8:1:2::1'));
+    expect(requesterKey('2001:db8:1:3::1')).not.toBe(requesterKey('2001:db8:1:2::1'));
   });
 });

@@ -2,36 +2,61 @@
  * Coarse networks: an address cut down to its IPv4 /24 or IPv6 /48. It is what the server keeps
  * of where a device or an event came from (SPEC SECLOG-2): enough for "is this the phone's
  * network?" (SPEC LINK-6) and for a security log a person can read, while not keeping anyone's
- * full address.
+ * full address. `requesterKey` is the finer unit that per-client bounds count by (SPEC REVOKE-4).
  * @module
  */
 import { isIPv4, isIPv6 } from 'node:net';
+
+/** A parsed address: IPv4 as text (IPv4-mapped IPv6 counts as IPv4), IPv6 as its eight groups. */
+type ParsedAddress = { readonly v4: string } | { readonly v6: readonly number[] };
 
 /**
  * The address's network: "203.0.113.0/24" for IPv4 (IPv4-mapped IPv6 counts as IPv4),
  * "2001:db8:1::/48" for IPv6, '' for an empty or unparseable address.
  */
 export function coarseNetwork(ip: string): string {
-  const address = ip.trim();
-  if (isIPv4(address)) return ipv4Network(address);
-  // A zone ("fe80::1%eth0") names an interface of this machine, not part of the address.
-  const withoutZone = address.replace(/%.*$/, '');
-  if (!isIPv6(withoutZone)) return '';
-  const groups = ipv6Groups(withoutZone);
-  if (groups === null) return '';
-  // ::ffff:a.b.c.d is an IPv4 client of a dual-stack socket.
-  if (groups.slice(0, 5).every((group) => group === 0) && groups[5] === 0xffff) {
-    const high = groups[6] ?? 0;
-    const low = groups[7] ?? 0;
-    return ipv4Network(`${high >> 8}.${high & 0xff}.${low >> 8}.${low & 0xff}`);
-  }
-  return `${formatIpv6([groups[0] ?? 0, groups[1] ?? 0, groups[2] ?? 0, 0, 0, 0, 0, 0])}/48`;
+  const parsed = parseAddress(ip);
+  if (parsed === null) return '';
+  if ('v4' in parsed) return ipv4Network(parsed.v4);
+  const [a = 0, b = 0, c = 0] = parsed.v6;
+  return `${formatIpv6([a, b, c, 0, 0, 0, 0, 0])}/48`;
+}
+
+/**
+ * What a requester is counted as, for bounds per client (SPEC REVOKE-4): an IPv4 address as it is
+ * (IPv4-mapped IPv6 counts as IPv4), an IPv6 address cut to its /64, '' for an empty or
+ * unparseable address. The /64 because one host is routinely handed a whole /64 and could
+ * otherwise count as endless requesters, each with its own allowance.
+ */
+export function requesterKey(ip: string): string {
+  const parsed = parseAddress(ip);
+  if (parsed === null) return '';
+  if ('v4' in parsed) return parsed.v4;
+  const [a = 0, b = 0, c = 0, d = 0] = parsed.v6;
+  return `${formatIpv6([a, b, c, d, 0, 0, 0, 0])}/64`;
 }
 
 /** Whether two addresses are on the same coarse network; never for an unknown address. */
 export function sameNetwork(a: string, b: string): boolean {
   const network = coarseNetwork(a);
   return network !== '' && network === coarseNetwork(b);
+}
+
+function parseAddress(ip: string): ParsedAddress | null {
+  const address = ip.trim();
+  if (isIPv4(address)) return { v4: address };
+  // A zone ("fe80::1%eth0") names an interface of this machine, not part of the address.
+  const withoutZone = address.replace(/%.*$/, '');
+  if (!isIPv6(withoutZone)) return null;
+  const groups = ipv6Groups(withoutZone);
+  if (groups === null) return null;
+  // ::ffff:a.b.c.d is an IPv4 client of a dual-stack socket.
+  if (groups.slice(0, 5).every((group) => group === 0) && groups[5] === 0xffff) {
+    const high = groups[6] ?? 0;
+    const low = groups[7] ?? 0;
+    return { v4: `${high >> 8}.${high & 0xff}.${low >> 8}.${low & 0xff}` };
+  }
+  return { v6: groups };
 }
 
 function ipv4Network(address: string): string {

@@ -1,5 +1,9 @@
-// Integration: log out over HTTP, whose answer tells the browser to clear the site's data.
-import { describe, expect, it } from 'vitest';
+// Integration: log out over HTTP, whose answer tells the browser to clear the site's data. The
+// server trusts a "proxy" at 127.0.0.1 (TRUSTED_PROXIES), so that requests from there can come on
+// behalf of any address through X-Forwarded-For; requests from another loopback address
+// (127.0.0.2 and up: all of 127/8 is this machine on Linux) are that address itself.
+import { Agent, request } from 'node:http';
+import { afterAll, describe, expect, it } from 'vitest';
 import { signDeviceChallenge } from '@pairwise/crypto/device-auth';
 import { StoreTable } from '@pairwise/client/client-store';
 import type { StoredIdentity } from '@pairwise/client/identity';
@@ -10,7 +14,7 @@ import { createPrimary, eventually, linkCompanion } from './test-clients.js';
 import { useServerProcess } from './test-support/use-server-process.js';
 
 let server: ServerProcess;
-useServerProcess({ get: () => server, set: (started) => (server = started) });
+useServerProcess({ get: () => server, set: (started) => (server = started) }, { env: { TRUSTED_PROXIES: '127.0.0.1' } });
 
 const base = () => `http://127.0.0.1:${server.port}`;
 
@@ -32,6 +36,78 @@ async function signedLogOut(store: MemoryStore, purpose: 'log-out' | 'connect' =
     body: JSON.stringify({ accountId: identity.accountId, deviceId: identity.deviceId, clientTime, nonce, signature: toBase64Url(signature) }),
   });
   return { response, nonce };
+}
+
+/** Where a challenge request comes from: a loopback address of its own, or via the trusted proxy. */
+interface Requester {
+  readonly localAddress?: string;
+  readonly forwardedFor?: string;
+}
+
+interface ChallengeAnswer {
+  readonly status: number;
+  readonly retryAfter: string | undefined;
+  readonly body: { nonce?: string; code?: string; message?: string };
+}
+
+const agent = new Agent({ keepAlive: true, maxSockets: 16 });
+afterAll(() => agent.destroy());
+
+/** GET /api/challenge as `from`, over Node's http (fetch cannot choose its local address). */
+function challengeAs(from: Requester): Promise<ChallengeAnswer> {
+  return new Promise((resolve, reject) => {
+    const outgoing = request(
+      {
+        host: '127.0.0.1',
+        port: server.port,
+        path: '/api/challenge',
+        agent,
+        ...(from.localAddress ? { localAddress: from.localAddress } : {}),
+        headers: from.forwardedFor ? { 'x-forwarded-for': from.forwardedFor } : {},
+      },
+      (response) => {
+        let text = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => (text += chunk));
+        response.on('end', () => {
+          const retryAfter = response.headers['retry-after'];
+          resolve({ status: response.statusCode ?? 0, retryAfter, body: JSON.parse(text) as ChallengeAnswer['body'] });
+        });
+      },
+    );
+    outgoing.on('error', reject);
+    outgoing.end();
+  });
+}
+
+/** `count` challenge requests, 16 at a time; `from(i)` says who sends the i-th. Resolves to the answers in order. */
+async function flood(count: number, from: (i: number) => Requester): Promise<ChallengeAnswer[]> {
+  const answers: ChallengeAnswer[] = new Array<ChallengeAnswer>(count);
+  let next = 0;
+  const worker = async () => {
+    while (next < count) {
+      const i = next++;
+      answers[i] = await challengeAs(from(i));
+    }
+  };
+  await Promise.all(Array.from({ length: 16 }, worker));
+  return answers;
+}
+
+function nonceOf(answer: ChallengeAnswer): string {
+  expect(answer.status).toBe(200);
+  return answer.body.nonce!;
+}
+
+/**
+ * Whether `nonce` was still pending, found by spending it on a connection signature: a pending
+ * nonce gets as far as the signature check (AUTH_FAILED), a dropped one stops at CHALLENGE_EXPIRED.
+ */
+async function wasPending(store: MemoryStore, nonce: string): Promise<boolean> {
+  const { response } = await signedLogOut(store, 'connect', nonce);
+  const { code } = (await response.json()) as { code: string };
+  expect(['AUTH_FAILED', 'CHALLENGE_EXPIRED']).toContain(code);
+  return code === 'AUTH_FAILED';
 }
 
 describe('[REVOKE-4] log out over HTTP', () => {
@@ -68,5 +144,70 @@ describe('[REVOKE-4] log out over HTTP', () => {
     const laptop = await linkCompanion(server, alice);
     await laptop.logOut();
     await eventually(async () => !(await alice.devices()).some((device) => device.deviceId === laptop.deviceId), 3000, 'removal');
+  });
+
+  it('a flood of challenges from another address leaves a pending nonce usable', async () => {
+    const alice = await createPrimary(server, 'alice_flood');
+    const store = new MemoryStore();
+    const laptop = await linkCompanion(server, alice, { store });
+    const nonce = ((await (await fetch(`${base()}/api/challenge`)).json()) as { nonce: string }).nonce;
+    // One client asking for far more challenges than the book holds in all, each claiming to be
+    // someone else: 127.0.0.2 is no trusted proxy, so its X-Forwarded-For is not believed and all
+    // of them count against its own few places (believed, they would fill the book: 429s).
+    const answers = await flood(20_000, (i) => ({ localAddress: '127.0.0.2', forwardedFor: `198.51.${i >> 8}.${i & 0xff}` }));
+    expect(answers.every((answer) => answer.status === 200)).toBe(true);
+    const { response } = await signedLogOut(store, 'log-out', nonce);
+    expect(response.status).toBe(204);
+    await eventually(async () => !(await alice.devices()).some((device) => device.deviceId === laptop.deviceId), 3000, 'removal');
+  });
+
+  it("a flood from one address drops only that address's oldest nonces", async () => {
+    const alice = await createPrimary(server, 'alice_own_flood');
+    const store = new MemoryStore();
+    await linkCompanion(server, alice, { store });
+    const neighbour = nonceOf(await challengeAs({ localAddress: '127.0.0.4' }));
+    const first = nonceOf(await challengeAs({ localAddress: '127.0.0.3' }));
+    const later = (await flood(1000, () => ({ localAddress: '127.0.0.3' }))).map(nonceOf);
+    expect(await wasPending(store, first)).toBe(false);
+    // The address keeps its newest few.
+    expect(await wasPending(store, later[later.length - 5]!)).toBe(false);
+    for (const nonce of later.slice(-4)) expect(await wasPending(store, nonce)).toBe(true);
+    expect(await wasPending(store, neighbour)).toBe(true);
+  });
+
+  it('one IPv6 host counts as its /64, however many addresses it takes from it', async () => {
+    const alice = await createPrimary(server, 'alice_ipv6');
+    const store = new MemoryStore();
+    await linkCompanion(server, alice, { store });
+    const sameHost = nonceOf(await challengeAs({ forwardedFor: '2001:db8:0:1::1' }));
+    const otherHost = nonceOf(await challengeAs({ forwardedFor: '2001:db8:0:2::1' }));
+    await flood(1000, (i) => ({ forwardedFor: `2001:db8:0:1:${(i + 2).toString(16)}::${i.toString(16)}` }));
+    expect(await wasPending(store, sameHost)).toBe(false);
+    expect(await wasPending(store, otherHost)).toBe(true);
+  });
+
+  // Last in the file: it leaves the book full and moves the server's clock.
+  it('a book full of other addresses refuses new challenges with 429 and drops nobody', async () => {
+    const alice = await createPrimary(server, 'alice_full');
+    const store = new MemoryStore();
+    const laptop = await linkCompanion(server, alice, { store });
+    const nonce = ((await (await fetch(`${base()}/api/challenge`)).json()) as { nonce: string }).nonce;
+    // 2,500 addresses with 4 each fill the book's 10,000 places.
+    const filled = await flood(10_000, (i) => ({ forwardedFor: `198.18.${(i % 2500) >> 8}.${(i % 2500) & 0xff}` }));
+    const refused = filled.filter((answer) => answer.status === 429).length;
+    // Only this file's other nonces, still pending, push a few of these out of their place.
+    expect(refused).toBeLessThan(20);
+    const newcomer = await challengeAs({ forwardedFor: '192.0.2.200' });
+    expect(newcomer.status).toBe(429);
+    expect(newcomer.body).toMatchObject({ code: 'RATE_LIMITED' });
+    expect(newcomer.body.message).toMatch(/challenges/);
+    expect(Number(newcomer.retryAfter)).toBeGreaterThanOrEqual(1);
+    expect(Number(newcomer.retryAfter)).toBeLessThanOrEqual(60);
+    const { response } = await signedLogOut(store, 'log-out', nonce);
+    expect(response.status).toBe(204);
+    await eventually(async () => !(await alice.devices()).some((device) => device.deviceId === laptop.deviceId), 3000, 'removal');
+    // Once the flood's nonces have expired, new challenges are issued again.
+    await server.advanceClock(61_000);
+    expect((await challengeAs({ forwardedFor: '192.0.2.200' })).status).toBe(200);
   });
 });
