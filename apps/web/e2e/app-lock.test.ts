@@ -23,7 +23,9 @@ import {
   type LaunchedCompanion,
 } from './support/harness.js';
 
-const PASSCODE = 'lantern-42';
+// Strong enough for the passcode rule (LOCK-9), like the new one below.
+const PASSCODE = 'lantern ferry 42';
+const NEW_PASSCODE = 'harbour lights 77';
 const FIRST = 'The spare key is under the blue flowerpot';
 const SECOND = 'Sent while you were locked: meet at the ferry at six';
 const THIRD = 'A notification may show this text';
@@ -98,8 +100,20 @@ describe.skipIf(skipReason('app lock') !== null)('app lock in Chromium', () => {
 
     await menu('App lock…');
     const dialog = page.getByRole('dialog', { name: 'App lock' });
+    // [LOCK-9] The weakest passcodes are refused: the meter and its words say why, and the button stays off.
+    const turnOn = dialog.getByRole('button', { name: 'Turn on app lock' });
+    expect(await turnOn.isDisabled()).toBe(true);
+    await dialog.getByLabel('New passcode').fill('123456');
+    await dialog.getByLabel('Repeat passcode').fill('123456');
+    await dialog.getByText('Strength: Very weak. Too easy to guess.').waitFor({ timeout: 10_000 });
+    const meter = dialog.getByRole('meter', { name: 'Passcode strength' });
+    expect(await meter.evaluate((element) => (element as unknown as { value: number }).value)).toBe(0);
+    expect(await meter.getAttribute('aria-valuetext')).toBe('Very weak');
+    expect(await turnOn.isDisabled()).toBe(true);
     await dialog.getByLabel('New passcode').fill(PASSCODE);
-    await dialog.getByLabel('Repeat passcode').fill('lantern-43');
+    await dialog.getByText('Strength: Very strong.').waitFor();
+    expect(await turnOn.isDisabled()).toBe(false);
+    await dialog.getByLabel('Repeat passcode').fill('lantern ferry 43');
     await dialog.getByRole('combobox', { name: 'Lock after' }).selectOption('1');
     expect(await accessibilityViolations(page)).toEqual([]);
     await dialog.getByRole('button', { name: 'Turn on app lock' }).click();
@@ -174,8 +188,8 @@ describe.skipIf(skipReason('app lock') !== null)('app lock in Chromium', () => {
     await menu('App lock…');
     const dialog = page.getByRole('dialog', { name: 'App lock' });
     await dialog.getByLabel('Current passcode').fill('not-the-passcode');
-    await dialog.getByLabel('New passcode (optional)').fill('harbour-77');
-    await dialog.getByLabel('Repeat passcode').fill('harbour-77');
+    await dialog.getByLabel('New passcode (optional)').fill(NEW_PASSCODE);
+    await dialog.getByLabel('Repeat passcode').fill(NEW_PASSCODE);
     await dialog.getByRole('combobox', { name: 'Lock after' }).selectOption('15');
     await dialog.getByRole('button', { name: 'Save' }).click();
     await dialog.getByText('Wrong current passcode. 9 attempts left.').waitFor({ timeout: 10_000 });
@@ -187,13 +201,13 @@ describe.skipIf(skipReason('app lock') !== null)('app lock in Chromium', () => {
     await passcodeBox().fill(PASSCODE);
     await page.getByRole('button', { name: 'Unlock' }).click();
     await page.getByText('Wrong passcode. 9 attempts left.').waitFor({ timeout: 10_000 });
-    await passcodeBox().fill('harbour-77');
+    await passcodeBox().fill(NEW_PASSCODE);
     await page.getByRole('button', { name: 'Unlock' }).click();
     await page.getByRole('heading', { name: 'Chats', exact: true }).waitFor({ timeout: 10_000 });
 
     await menu('App lock…');
     await expect.poll(() => dialog.getByRole('combobox', { name: 'Lock after' }).inputValue()).toBe('15');
-    await dialog.getByLabel('Current passcode').fill('harbour-77');
+    await dialog.getByLabel('Current passcode').fill(NEW_PASSCODE);
     await dialog.getByRole('button', { name: 'Turn off app lock' }).click();
     await dialog.waitFor({ state: 'detached', timeout: 10_000 });
     expect(await indexedDbDump(page)).toContain(FIRST);

@@ -13,13 +13,21 @@ import {
 import { MemoryStore } from './memory-store.js';
 import { HistoryLockedError, StoreCorruptError } from './store-errors.js';
 import { describeClientStoreContract } from './test-support/client-store-contract.js';
+import { writePbkdf2LockSettings } from './test-support/pbkdf2-lock-settings.js';
 
 const PASSCODE = 'correct horse';
 const SECRET = 'Meet me at the old mill at nine';
 
 // With the lock on, the contract runs in Chromium over IndexedDB (dom/history-lock.test.ts): each
-// open there costs a PBKDF2 of 600,000 iterations, a third of what it costs in Node.
+// open costs an Argon2id derivation (64 MiB, 3 passes), about half a second in either.
 describeClientStoreContract('HistoryLockStore, lock off', async () => HistoryLockStore.open(new MemoryStore()), { persistent: false });
+
+/** The settings as the inner store holds them, narrowed to Argon2id (the test fails otherwise). */
+async function storedArgon2idSettings(inner: ClientStore): Promise<Extract<StoredLockSettings, { kdf: 'argon2id' }>> {
+  const settings = await inner.get<StoredLockSettings>(StoreTable.Meta, LOCK_SETTINGS_KEY);
+  expect(settings?.kdf).toBe('argon2id');
+  return settings as Extract<StoredLockSettings, { kdf: 'argon2id' }>;
+}
 
 /** Every key and value the inner store holds, bytes as latin1 text, so a plaintext search means something. */
 async function rawDump(inner: ClientStore): Promise<string> {
@@ -116,25 +124,27 @@ describe('HistoryLockStore', () => {
     expect((await store.list(StoreTable.Outbox)).map(([key]) => key)).toEqual(['5/aa']);
   });
 
-  it('[LOCK-3] keeps PBKDF2-SHA256 with at least 600,000 iterations, a 16-byte salt and only a wrapped key in the settings', async () => {
+  it('[LOCK-3] derives the passcode key with Argon2id (m >= 64 MiB, t >= 3, p = 1, 16-byte salt); only a wrapped key is in the settings', async () => {
     const inner = new MemoryStore();
     const store = await HistoryLockStore.open(inner);
     await store.enable(PASSCODE, 60);
-    const settings = await inner.get<StoredLockSettings>(StoreTable.Meta, LOCK_SETTINGS_KEY);
-    expect(settings?.kdf).toBe('PBKDF2-SHA256');
-    expect(settings?.iterations).toBeGreaterThanOrEqual(600_000);
-    expect(settings?.salt).toBeInstanceOf(Uint8Array);
-    expect(settings?.salt.length).toBe(16);
-    expect(settings?.lockAfterMinutes).toBe(60);
-    expect(settings?.complete).toBe(true);
+    const settings = await storedArgon2idSettings(inner);
+    expect(settings.memoryKiB).toBeGreaterThanOrEqual(65_536);
+    expect(settings.iterations).toBeGreaterThanOrEqual(3);
+    expect(settings.parallelism).toBe(1);
+    expect(settings.salt).toBeInstanceOf(Uint8Array);
+    expect(settings.salt.length).toBe(16);
+    expect(settings.lockAfterMinutes).toBe(60);
+    expect(settings.complete).toBe(true);
     // Nothing in the settings is a key object: the private key exists on disk only wrapped.
-    expect(Object.values(settings!).some((value) => typeof value === 'object' && !(value instanceof Uint8Array))).toBe(false);
-    // Changing the passcode derives with a fresh salt.
+    expect(Object.values(settings).some((value) => typeof value === 'object' && !(value instanceof Uint8Array))).toBe(false);
+    // Changing the passcode derives with a fresh salt, with Argon2id again.
     expect(await store.change(PASSCODE, { passcode: 'another passcode' })).toEqual({ ok: true });
-    const changed = await inner.get<StoredLockSettings>(StoreTable.Meta, LOCK_SETTINGS_KEY);
-    expect(changed?.salt).not.toEqual(settings?.salt);
-    expect(changed?.iterations).toBeGreaterThanOrEqual(600_000);
-    expect(changed?.publicKey).toEqual(settings?.publicKey);
+    const changed = await storedArgon2idSettings(inner);
+    expect(changed.salt).not.toEqual(settings.salt);
+    expect(changed.memoryKiB).toBeGreaterThanOrEqual(65_536);
+    expect(changed.iterations).toBeGreaterThanOrEqual(3);
+    expect(changed.publicKey).toEqual(settings.publicKey);
   });
 
   it('[LOCK-3] refuses settings that weaken the key derivation, and passcodes shorter than 6 characters', async () => {
@@ -144,9 +154,72 @@ describe('HistoryLockStore', () => {
     await expect(store.enable('123456', 5 as 15)).rejects.toBeInstanceOf(RangeError);
     expect(store.enabled).toBe(false);
     await store.enable('123456', 15);
-    const settings = await inner.get<StoredLockSettings>(StoreTable.Meta, LOCK_SETTINGS_KEY);
-    await inner.put(StoreTable.Meta, LOCK_SETTINGS_KEY, { ...settings, iterations: 1000 });
-    await expect(HistoryLockStore.open(inner)).rejects.toBeInstanceOf(StoreCorruptError);
+    const settings = await storedArgon2idSettings(inner);
+    expect(await HistoryLockStore.open(inner)).toBeInstanceOf(HistoryLockStore);
+    for (const weakened of [
+      { ...settings, memoryKiB: 65_535 },
+      { ...settings, iterations: 2 },
+      { ...settings, parallelism: 0 },
+      { ...settings, memoryKiB: '65536' },
+      { ...settings, kdf: 'scrypt' },
+      { ...settings, salt: settings.salt.subarray(0, 8) },
+      // A PBKDF2 record is still read, but not one with fewer than 600,000 iterations.
+      { ...settings, kdf: 'PBKDF2-SHA256', iterations: 1000 },
+    ]) {
+      await inner.put(StoreTable.Meta, LOCK_SETTINGS_KEY, weakened);
+      await expect(HistoryLockStore.open(inner), JSON.stringify(Object.keys(weakened))).rejects.toBeInstanceOf(StoreCorruptError);
+    }
+  });
+
+  it('[LOCK-3] a store locked under PBKDF2 moves to Argon2id at its next unlock, with a fresh salt, and still unlocks', async () => {
+    const inner = new MemoryStore();
+    const legacy = await writePbkdf2LockSettings(inner, PASSCODE, 60);
+    const store = await HistoryLockStore.open(inner);
+    expect(store.locked).toBe(true);
+    await store.put(StoreTable.Messages, 'bob/1', message(SECRET));
+    // [LOCK-4] A wrong passcode is counted and moves nothing.
+    expect(await store.unlock('wrong horse')).toEqual({ ok: false, attemptsLeft: 9, mustWipe: false });
+    expect((await inner.get<StoredLockSettings>(StoreTable.Meta, LOCK_SETTINGS_KEY))?.kdf).toBe('PBKDF2-SHA256');
+
+    expect(await store.unlock(PASSCODE)).toEqual({ ok: true });
+    expect((await store.get<{ text: string }>(StoreTable.Messages, 'bob/1'))?.text).toBe(SECRET);
+    const moved = await storedArgon2idSettings(inner);
+    expect(moved.memoryKiB).toBeGreaterThanOrEqual(65_536);
+    expect(moved.iterations).toBeGreaterThanOrEqual(3);
+    expect(moved.salt).not.toEqual(legacy.salt);
+    expect(moved.wrappedKey).not.toEqual(legacy.wrappedKey);
+    expect(moved.publicKey).toEqual(legacy.publicKey);
+    expect(moved.lockAfterMinutes).toBe(60);
+    expect(moved.complete).toBe(true);
+    // Only the Argon2id fields: nothing of the PBKDF2 record lingers.
+    expect(Object.keys(moved).sort()).toEqual(
+      ['complete', 'iterations', 'kdf', 'lockAfterMinutes', 'memoryKiB', 'parallelism', 'publicKey', 'salt', 'version', 'wrappedKey'].sort(),
+    );
+
+    // A reload reads the new record: the same passcode opens the same history, a wrong one still counts.
+    const reopened = await HistoryLockStore.open(inner);
+    expect(reopened.locked).toBe(true);
+    expect(await reopened.unlock('wrong horse')).toEqual({ ok: false, attemptsLeft: 9, mustWipe: false });
+    expect(await reopened.unlock(PASSCODE)).toEqual({ ok: true });
+    expect((await reopened.get<{ text: string }>(StoreTable.Messages, 'bob/1'))?.text).toBe(SECRET);
+    expect((await storedArgon2idSettings(inner)).salt).toEqual(moved.salt);
+  });
+
+  it('[LOCK-3] a PBKDF2 store changed in another tab is not undone by a tab that read it before', async () => {
+    const inner = new MemoryStore();
+    await writePbkdf2LockSettings(inner, PASSCODE);
+    const first = await HistoryLockStore.open(inner);
+    const second = await HistoryLockStore.open(inner);
+    expect(await first.change(PASSCODE, { passcode: 'harbour lights 77', lockAfterMinutes: 1 })).toEqual({ ok: true });
+    const changed = await storedArgon2idSettings(inner);
+    expect(changed.lockAfterMinutes).toBe(1);
+    // The second tab still holds the old record in memory (until it reloads): unlocking there
+    // must not write its stale PBKDF2-era settings back over the new ones.
+    expect((await second.unlock(PASSCODE)).ok).toBe(true);
+    expect(await inner.get(StoreTable.Meta, LOCK_SETTINGS_KEY)).toEqual(changed);
+    const reopened = await HistoryLockStore.open(inner);
+    expect((await reopened.unlock(PASSCODE)).ok).toBe(false);
+    expect((await reopened.unlock('harbour lights 77')).ok).toBe(true);
   });
 
   it('[LOCK-4] wrong passcodes are refused and counted (across reloads); the 10th tells the caller to wipe', async () => {

@@ -10,16 +10,18 @@
  *   arrive while the app is locked are written without any secret in memory, and shown after
  *   unlock.
  * - The private key is on disk only wrapped (AES-256-GCM, `wrapKey`) under a key derived from the
- *   passcode with PBKDF2-SHA256, at least 600,000 iterations and a random 16-byte salt
+ *   passcode with Argon2id, at least 64 MiB and 3 passes, and a random 16-byte salt
  *   (`@pairwise/crypto/passcode-key`). Unlocking unwraps it as a non-extractable `CryptoKey`;
  *   locking drops it. While locked, reading those two tables throws `HistoryLockedError`;
- *   writing and deleting still work, so the device keeps receiving.
+ *   writing and deleting still work, so the device keeps receiving. A store locked before
+ *   Argon2id (PBKDF2-SHA256) is moved to it at its next unlock, from the passcode just typed.
  * - Every other table passes through untouched: the device's own keys are not locked, so the
  *   device stays connected and can log out (wipe) while locked.
- * - The lock's settings (salt, iterations, public key, wrapped key, "lock after") and the count of
- *   wrong passcodes live in the inner store's `meta` table. None of it is secret. A wrong passcode
- *   is counted before it is checked, so closing the tab mid-check does not give a free try; after
- *   `MAX_PASSCODE_ATTEMPTS` the answer says `mustWipe` and the caller logs the device out.
+ * - The lock's settings (key derivation and its parameters, public key, wrapped key, "lock
+ *   after") and the count of wrong passcodes live in the inner store's `meta` table. None of it
+ *   is secret. A wrong passcode is counted before it is checked, so closing the tab mid-check
+ *   does not give a free try; after `MAX_PASSCODE_ATTEMPTS` the answer says `mustWipe` and the
+ *   caller logs the device out.
  *
  * Calls on the two sealed tables run one after another in call order (sealing is asynchronous,
  * and a later put must never land before an earlier one); turning the lock on or off runs in the
@@ -27,13 +29,17 @@
  * @module
  */
 import { openHistoryRecord, sealHistoryRecord } from '@pairwise/crypto/history-record';
+import { bytesEqual } from '@pairwise/crypto/bytes';
 import {
+  checkPasscodeKdfParams,
   derivePasscodeKey,
   generateWrappedX25519KeyPair,
   newPasscodeKdfParams,
-  PASSCODE_MIN_ITERATIONS,
+  PASSCODE_KDF,
   rewrapX25519PrivateKey,
   unwrapX25519PrivateKey,
+  type Argon2idPasscodeParams,
+  type PasscodeKdfParams,
 } from '@pairwise/crypto/passcode-key';
 import { StoreTable, type ClientStore } from './client-store.js';
 import { structuredCloneValue } from './platform.js';
@@ -73,12 +79,16 @@ export type PasscodeResult =
       readonly mustWipe: boolean;
     };
 
-/** The lock's settings as stored in `meta` (see the module comment). */
-export interface StoredLockSettings {
+/**
+ * The lock's settings as stored in `meta` (see the module comment): the passcode key's derivation
+ * (`kdf` names it: 'argon2id' with `salt`, `memoryKiB`, `iterations`, `parallelism`; or, in stores
+ * locked before Argon2id, 'PBKDF2-SHA256' with `salt`, `iterations`) beside the rest.
+ */
+export type StoredLockSettings = LockSettingsRecord & PasscodeKdfParams;
+
+/** The part of `StoredLockSettings` that does not depend on the key derivation. */
+export interface LockSettingsRecord {
   readonly version: 1;
-  readonly kdf: 'PBKDF2-SHA256';
-  readonly salt: Uint8Array;
-  readonly iterations: number;
   /** The history public key every record is sealed to. */
   readonly publicKey: Uint8Array;
   /** The history private key, wrapped under the passcode key. */
@@ -219,16 +229,7 @@ export class HistoryLockStore implements ClientStore {
     assertLockAfter(lockAfterMinutes);
     const kdf = newPasscodeKdfParams();
     const pair = await generateWrappedX25519KeyPair(await derivePasscodeKey(passcode, kdf));
-    const settings: StoredLockSettings = {
-      version: 1,
-      kdf: 'PBKDF2-SHA256',
-      salt: kdf.salt,
-      iterations: kdf.iterations,
-      publicKey: pair.publicKey,
-      wrappedKey: pair.wrapped,
-      lockAfterMinutes,
-      complete: false,
-    };
+    const settings: StoredLockSettings = { version: 1, ...kdf, publicKey: pair.publicKey, wrappedKey: pair.wrapped, lockAfterMinutes, complete: false };
     await this.run(async () => {
       // Settings first: if the tab closes during the rewrite, the next open finishes it.
       await this.inner.put(StoreTable.Meta, LOCK_SETTINGS_KEY, settings);
@@ -244,7 +245,8 @@ export class HistoryLockStore implements ClientStore {
 
   /**
    * Unlocks with `passcode`: the history key is unwrapped into memory (non-extractable).
-   * A wrong passcode is counted; see `PasscodeResult`.
+   * A wrong passcode is counted; see `PasscodeResult`. A right one also moves a key still wrapped
+   * under PBKDF2 to Argon2id (SPEC LOCK-3).
    */
   async unlock(passcode: string): Promise<PasscodeResult> {
     const checked = await this.check(passcode);
@@ -263,7 +265,7 @@ export class HistoryLockStore implements ClientStore {
 
   /**
    * Changes the passcode and/or "lock after", given the current passcode (counted like an unlock
-   * when wrong). The history key stays the same; only its wrapping changes.
+   * when wrong). The history key stays the same; only its wrapping changes, always to Argon2id.
    */
   async change(
     currentPasscode: string,
@@ -279,7 +281,7 @@ export class HistoryLockStore implements ClientStore {
       const kdf = newPasscodeKdfParams();
       const wrappedKey = await rewrapX25519PrivateKey(checked.kek, await derivePasscodeKey(changes.passcode, kdf), settings.publicKey, settings.wrappedKey);
       if (wrappedKey === null) throw new Error('the history key did not unwrap with a passcode that just opened it');
-      next = { ...next, salt: kdf.salt, iterations: kdf.iterations, wrappedKey };
+      next = withKdf(next, kdf, wrappedKey);
     }
     await this.inner.put(StoreTable.Meta, LOCK_SETTINGS_KEY, next);
     this.settings = next;
@@ -420,16 +422,48 @@ export class HistoryLockStore implements ClientStore {
         }
         this.failures = 0;
         await this.inner.put(StoreTable.Meta, LOCK_FAILURES_KEY, 0);
+        const current = settings.kdf === PASSCODE_KDF.argon2id ? { settings, kek } : await this.moveToArgon2id(passcode, settings, kek);
         if (this.historyKey === null) {
           this.historyKey = key;
           this.unlockedSignal.resolve();
         }
         this.changed();
-        return { ok: true as const, settings, kek, key };
+        return { ok: true as const, ...current, key };
       }),
     );
     this.passcodeQueue = run.catch(() => {});
     return run;
+  }
+
+  /**
+   * Rewraps a history key still wrapped under PBKDF2 (a store locked before Argon2id) under an
+   * Argon2id key from the same passcode with a fresh salt, and replaces the stored settings
+   * (SPEC LOCK-3). Runs under the passcode-check lock, right after `passcode` opened it. Returns
+   * the settings and passcode key now in force: the old ones if the move did not happen.
+   */
+  private async moveToArgon2id(
+    passcode: string,
+    settings: StoredLockSettings,
+    kek: CryptoKey,
+  ): Promise<{ readonly settings: StoredLockSettings; readonly kek: CryptoKey }> {
+    try {
+      const kdf = newPasscodeKdfParams();
+      const nextKek = await derivePasscodeKey(passcode, kdf);
+      const wrappedKey = await rewrapX25519PrivateKey(kek, nextKek, settings.publicKey, settings.wrappedKey);
+      if (wrappedKey === null) throw new Error('the history key did not unwrap with a passcode that just opened it');
+      // Built on the record as stored now, and only if it is still the one this tab opened:
+      // another tab may have moved it already, changed the passcode or "Lock after", or turned
+      // the lock off, and none of that may be undone by a tab that read the settings earlier.
+      const stored = parseSettings(await this.inner.get(StoreTable.Meta, LOCK_SETTINGS_KEY));
+      if (stored === null || stored.kdf !== PASSCODE_KDF.pbkdf2 || !bytesEqual(stored.wrappedKey, settings.wrappedKey)) return { settings, kek };
+      const next = withKdf(stored, kdf, wrappedKey);
+      await this.inner.put(StoreTable.Meta, LOCK_SETTINGS_KEY, next);
+      this.settings = next;
+      return { settings: next, kek: nextKek };
+    } catch {
+      // The unlock itself succeeded, and the PBKDF2 record still opens: the next unlock tries again.
+      return { settings, kek };
+    }
   }
 
   /** What a read may use: the history key as of now, or a refusal when locked. */
@@ -497,29 +531,63 @@ function parseSettings(value: unknown): StoredLockSettings | null {
   if (typeof value !== 'object' || value === null) return fail('not a record');
   const record = value as Record<string, unknown>;
   if (record.version !== 1) fail(`unknown version ${String(record.version)}`);
-  if (record.kdf !== 'PBKDF2-SHA256') fail(`unknown key derivation ${String(record.kdf)}`);
   const bytes = (name: string, length?: number): Uint8Array => {
     const field = record[name];
     if (!(field instanceof Uint8Array) || (length !== undefined && field.length !== length)) return fail(`${name} is not ${length ?? 'some'} bytes`);
     return field;
   };
-  const iterations = record.iterations;
-  if (typeof iterations !== 'number' || !Number.isSafeInteger(iterations) || iterations < PASSCODE_MIN_ITERATIONS) {
-    fail(`iterations must be at least ${PASSCODE_MIN_ITERATIONS}`);
+  let kdf: PasscodeKdfParams;
+  if (record.kdf === PASSCODE_KDF.argon2id) {
+    kdf = {
+      kdf: PASSCODE_KDF.argon2id,
+      salt: bytes('salt', 16),
+      memoryKiB: record.memoryKiB as number,
+      iterations: record.iterations as number,
+      parallelism: record.parallelism as number,
+    };
+  } else if (record.kdf === PASSCODE_KDF.pbkdf2) {
+    // Stores locked before Argon2id: read so that the next unlock can move them (LOCK-3).
+    kdf = { kdf: PASSCODE_KDF.pbkdf2, salt: bytes('salt', 16), iterations: record.iterations as number };
+  } else {
+    return fail(`unknown key derivation ${String(record.kdf)}`);
+  }
+  try {
+    // A record that weakens the derivation (less memory, fewer passes or iterations) is refused:
+    // whoever can write the disk must not make the next passcode cheap to guess.
+    checkPasscodeKdfParams(kdf);
+  } catch (error) {
+    fail(error instanceof Error ? error.message : String(error));
   }
   const lockAfterMinutes = record.lockAfterMinutes;
   if (!LOCK_AFTER_MINUTES.includes(lockAfterMinutes as LockAfterMinutes)) fail('lockAfterMinutes is not a known choice');
   if (typeof record.complete !== 'boolean') fail('complete is not a boolean');
-  return {
+  return withKdf(
+    {
+      version: 1,
+      publicKey: bytes('publicKey', 32),
+      wrappedKey: bytes('wrappedKey'),
+      lockAfterMinutes: lockAfterMinutes as LockAfterMinutes,
+      complete: record.complete as boolean,
+    },
+    kdf,
+  );
+}
+
+/**
+ * The settings `base` with the passcode key derivation `kdf` (and `wrappedKey`, when given),
+ * built field by field: a PBKDF2 record's fields must not linger in an Argon2id one.
+ */
+function withKdf(base: LockSettingsRecord, kdf: PasscodeKdfParams | Argon2idPasscodeParams, wrappedKey = base.wrappedKey): StoredLockSettings {
+  const common: LockSettingsRecord = {
     version: 1,
-    kdf: 'PBKDF2-SHA256',
-    salt: bytes('salt', 16),
-    iterations: iterations as number,
-    publicKey: bytes('publicKey', 32),
-    wrappedKey: bytes('wrappedKey'),
-    lockAfterMinutes: lockAfterMinutes as LockAfterMinutes,
-    complete: record.complete as boolean,
+    publicKey: base.publicKey,
+    wrappedKey,
+    lockAfterMinutes: base.lockAfterMinutes,
+    complete: base.complete,
   };
+  return kdf.kdf === PASSCODE_KDF.argon2id
+    ? { ...common, kdf: kdf.kdf, salt: kdf.salt, memoryKiB: kdf.memoryKiB, iterations: kdf.iterations, parallelism: kdf.parallelism }
+    : { ...common, kdf: kdf.kdf, salt: kdf.salt, iterations: kdf.iterations };
 }
 
 /** The Web Lock under which a passcode is counted and checked, shared by the browser's tabs. */

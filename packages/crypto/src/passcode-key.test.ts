@@ -1,28 +1,65 @@
 import { describe, expect, it } from 'vitest';
+import { argon2id } from './argon2id.js';
 import { fromUtf8, randomBytes, utf8 } from './bytes.js';
 import {
   derivePasscodeKey,
   generateWrappedX25519KeyPair,
   newPasscodeKdfParams,
-  PASSCODE_MIN_ITERATIONS,
+  PASSCODE_ARGON2ID_MIN_ITERATIONS,
+  PASSCODE_ARGON2ID_MIN_MEMORY_KIB,
+  PASSCODE_KDF,
   rewrapX25519PrivateKey,
   unwrapX25519PrivateKey,
+  type Pbkdf2PasscodeParams,
 } from './passcode-key.js';
 import { openSealedBox, sealToPublicKey } from './sealed-box.js';
+import { subtle } from './webcrypto.js';
 
 const BINDING = utf8('test binding');
 
 describe('[LOCK-3] passcode-wrapped keys', () => {
-  it('derive with PBKDF2-SHA256 and at least 600,000 iterations; fewer are refused', async () => {
+  it('derive with Argon2id, at least 64 MiB and 3 passes, one lane and a 16-byte salt; weaker costs are refused', async () => {
     const params = newPasscodeKdfParams();
-    expect(params.iterations).toBe(PASSCODE_MIN_ITERATIONS);
-    expect(PASSCODE_MIN_ITERATIONS).toBeGreaterThanOrEqual(600_000);
+    expect(params.kdf).toBe('argon2id');
+    expect(params.memoryKiB).toBe(PASSCODE_ARGON2ID_MIN_MEMORY_KIB);
+    expect(PASSCODE_ARGON2ID_MIN_MEMORY_KIB).toBeGreaterThanOrEqual(65_536);
+    expect(params.iterations).toBe(PASSCODE_ARGON2ID_MIN_ITERATIONS);
+    expect(PASSCODE_ARGON2ID_MIN_ITERATIONS).toBeGreaterThanOrEqual(3);
+    expect(params.parallelism).toBe(1);
     expect(params.salt.length).toBe(16);
-    expect(() => newPasscodeKdfParams(100_000)).toThrow(RangeError);
-    await expect(derivePasscodeKey('123456', { ...params, iterations: 599_999 })).rejects.toBeInstanceOf(RangeError);
-    const kek = await derivePasscodeKey('123456', params);
+    expect(newPasscodeKdfParams().salt).not.toEqual(params.salt);
+    expect(() => newPasscodeKdfParams({ memoryKiB: 32_768 })).toThrow(RangeError);
+    expect(() => newPasscodeKdfParams({ iterations: 2 })).toThrow(/iterations/);
+    await expect(derivePasscodeKey('correct horse', { ...params, memoryKiB: 65_535 })).rejects.toThrow(/memoryKiB/);
+    await expect(derivePasscodeKey('correct horse', { ...params, iterations: 2 })).rejects.toBeInstanceOf(RangeError);
+    await expect(derivePasscodeKey('correct horse', { ...params, salt: randomBytes(8) })).rejects.toBeInstanceOf(RangeError);
+    await expect(derivePasscodeKey('correct horse', { ...params, kdf: 'scrypt' } as never)).rejects.toBeInstanceOf(TypeError);
+    await expect(derivePasscodeKey('', params)).rejects.toBeInstanceOf(TypeError);
+    const kek = await derivePasscodeKey('correct horse', params);
     expect(kek.extractable).toBe(false);
+    expect(kek.algorithm.name).toBe('AES-GCM');
     expect([...kek.usages].sort()).toEqual(['unwrapKey', 'wrapKey']);
+  });
+
+  it('the key is Argon2id(NFC(passcode), salt) itself, imported as AES-256-GCM', async () => {
+    // What the derivation must equal, computed apart: a key wrapped under the raw Argon2id output
+    // unwraps with the derived key. A KDF quietly swapped (or a salt left out) would not.
+    const params = newPasscodeKdfParams();
+    const raw = await argon2id(utf8('caf\u00e9 123'), params.salt, params);
+    const expected = await subtle.importKey('raw', raw, 'AES-GCM', false, ['wrapKey', 'unwrapKey']);
+    const pair = await generateWrappedX25519KeyPair(expected);
+    expect(await unwrapX25519PrivateKey(await derivePasscodeKey('cafe\u0301 123', params), pair.publicKey, pair.wrapped)).not.toBeNull();
+  });
+
+  it('still unwrap keys wrapped under PBKDF2-SHA256 (600,000 iterations or more), and refuse fewer', async () => {
+    const legacy: Pbkdf2PasscodeParams = { kdf: PASSCODE_KDF.pbkdf2, salt: randomBytes(16), iterations: 600_000 };
+    const pair = await generateWrappedX25519KeyPair(await derivePasscodeKey('correct horse', legacy));
+    expect(await unwrapX25519PrivateKey(await derivePasscodeKey('correct horse', legacy), pair.publicKey, pair.wrapped)).not.toBeNull();
+    await expect(derivePasscodeKey('correct horse', { ...legacy, iterations: 599_999 })).rejects.toBeInstanceOf(RangeError);
+    // Moved to Argon2id, it opens under the new key only.
+    const next = await derivePasscodeKey('correct horse', newPasscodeKdfParams());
+    const rewrapped = await rewrapX25519PrivateKey(await derivePasscodeKey('correct horse', legacy), next, pair.publicKey, pair.wrapped);
+    expect(await unwrapX25519PrivateKey(next, pair.publicKey, rewrapped!)).not.toBeNull();
   });
 
   it('unwrap only with the same passcode and salt, as a non-extractable key that opens what was sealed', async () => {

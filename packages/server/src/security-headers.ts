@@ -13,10 +13,12 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
  * file from this origin: no inline script or style, no data: images (the QR code is a canvas),
  * no plugins, no framing. 'self' in connect-src also covers the same-origin ws:/wss: socket.
  * Trusted Types with no policy allowed: the app (Preact) never writes HTML strings into the page.
+ * 'wasm-unsafe-eval' lets the app compile WebAssembly (the app lock's Argon2id, inlined in its
+ * own pinned script) and nothing else: unlike 'unsafe-eval' it allows no eval() or new Function().
  */
 export const CONTENT_SECURITY_POLICY = [
   "default-src 'self'",
-  "script-src 'self'",
+  "script-src 'self' 'wasm-unsafe-eval'",
   "style-src 'self'",
   "img-src 'self'",
   "connect-src 'self'",

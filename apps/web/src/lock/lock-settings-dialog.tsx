@@ -1,14 +1,18 @@
 /**
- * "App lock…" on a companion (SPEC LOCK-*): set a passcode (at least 6 characters, typed twice)
- * and "Lock after" 1, 15 or 60 minutes; with one set, change either or turn the lock off, each
- * confirmed with the current passcode (a wrong one counts toward the 10 that wipe the device).
- * Also "Show notifications", which asks the browser's permission.
+ * "App lock…" on a companion (SPEC LOCK-*): set a passcode (at least 6 characters, not among the
+ * easiest to guess, typed twice) and "Lock after" 1, 15 or 60 minutes; with one set, change either
+ * or turn the lock off, each confirmed with the current passcode (a wrong one counts toward the 10
+ * that wipe the device). A new passcode's strength is shown as a meter and in words (LOCK-9); the
+ * estimator behind it loads when the dialog opens. Also "Show notifications", which asks the
+ * browser's permission.
  * @module
  */
-import { LOCK_AFTER_MINUTES, MIN_PASSCODE_LENGTH, isAcceptablePasscode, type LockAfterMinutes, type PasscodeResult } from '@pairwise/client/history-lock';
+import { LOCK_AFTER_MINUTES, MIN_PASSCODE_LENGTH, type LockAfterMinutes, type PasscodeResult } from '@pairwise/client/history-lock';
 import { useEffect, useId, useRef, useState } from 'preact/hooks';
 import { requestNotificationPermission } from '../platform/notifications.js';
 import type { Session } from '../session.js';
+import { loadPasscodeEstimator } from './passcode-estimator.js';
+import { judgePasscode, STRENGTH_LABELS, type PasscodeStrength, type StrengthEstimator } from './passcode-strength.js';
 import type { AppLock } from './use-app-lock.js';
 
 const LOCK_AFTER_LABELS: Record<LockAfterMinutes, string> = { 1: '1 minute', 15: '15 minutes', 60: '1 hour' };
@@ -33,11 +37,26 @@ export function LockSettingsDialog({ session, appLock, onClose }: LockSettingsDi
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
+  const strengthId = useId();
+  // null while loading; 'failed' when its chunks could not be fetched (no new passcode then).
+  const [estimator, setEstimator] = useState<StrengthEstimator | 'failed' | null>(null);
 
   useEffect(() => {
     const dialog = ref.current;
     if (dialog && !dialog.open) dialog.showModal();
     return () => dialog?.close();
+  }, []);
+
+  useEffect(() => {
+    let open = true;
+    loadPasscodeEstimator().then(
+      // Wrapped: handed a function, a state setter would call it.
+      (loaded) => open && setEstimator(() => loaded),
+      () => open && setEstimator('failed'),
+    );
+    return () => {
+      open = false;
+    };
   }, []);
 
   if (store === null) return null;
@@ -53,9 +72,22 @@ export function LockSettingsDialog({ session, appLock, onClose }: LockSettingsDi
     setError(`Wrong current passcode. ${result.attemptsLeft} ${result.attemptsLeft === 1 ? 'attempt' : 'attempts'} left.`);
   };
 
+  const strength: PasscodeStrength | null = passcode !== '' && typeof estimator === 'function' ? judgePasscode(passcode, estimator) : null;
+  /** Why the new passcode cannot be set as typed (LOCK-9); null when it can, or none is being set. */
+  const refusal = (required: boolean): string | null => {
+    if (!required && passcode === '') return null;
+    if (passcode === '') return `Use at least ${MIN_PASSCODE_LENGTH} characters for the passcode.`;
+    if (estimator === 'failed') return 'Pairwise could not load its passcode checker. Close this dialog and open it again to retry.';
+    if (strength === null) return 'Checking the passcode…';
+    return strength.problem;
+  };
+  // The Set/Save button stays disabled while the new passcode is refused.
+  const passcodeRefused = refusal(!enabled) !== null;
+
   const newPasscodeProblem = (required: boolean): string | null => {
     if (!required && passcode === '' && repeat === '') return null;
-    if (!isAcceptablePasscode(passcode)) return `Use at least ${MIN_PASSCODE_LENGTH} characters for the passcode.`;
+    const problem = refusal(required);
+    if (problem !== null) return problem;
     if (passcode !== repeat) return 'The two passcodes differ. Type the same passcode twice.';
     return null;
   };
@@ -158,10 +190,15 @@ export function LockSettingsDialog({ session, appLock, onClose }: LockSettingsDi
             autocomplete="new-password"
             value={passcode}
             onInput={(event) => setPasscode(event.currentTarget.value)}
-            aria-describedby="passcode-hint"
+            aria-describedby={`${strengthId} passcode-hint`}
             disabled={busy}
           />
         </label>
+        {passcode !== '' && (
+          <p id={strengthId} class="hint passcode-strength">
+            <PasscodeStrengthMeter strength={strength} waiting={refusal(true)} />
+          </p>
+        )}
         <label class="field">
           <span>Repeat passcode</span>
           <input type="password" autocomplete="new-password" value={repeat} onInput={(event) => setRepeat(event.currentTarget.value)} disabled={busy} />
@@ -203,11 +240,27 @@ export function LockSettingsDialog({ session, appLock, onClose }: LockSettingsDi
           <button type="button" class="button" onClick={onClose} disabled={busy}>
             Cancel
           </button>
-          <button type="submit" class="button primary" disabled={busy} aria-busy={busy}>
+          <button type="submit" class="button primary" disabled={busy || passcodeRefused} aria-busy={busy}>
             {enabled ? 'Save' : 'Turn on app lock'}
           </button>
         </div>
       </form>
     </dialog>
+  );
+}
+
+/**
+ * The new passcode's strength: a meter from 0 to 4 (zxcvbn's score) and the same in words, with
+ * why it is refused when it is; `waiting` (loading, or could not load) until it is judged.
+ * Rendered inside the paragraph the passcode field is described by.
+ */
+function PasscodeStrengthMeter({ strength, waiting }: { strength: PasscodeStrength | null; waiting: string | null }) {
+  if (strength === null) return <>{waiting}</>;
+  return (
+    <>
+      {/* Below 2 is refused (low), 2 is fair, 3 and 4 are the optimum. */}
+      <meter min={0} max={STRENGTH_LABELS.length - 1} low={1.5} high={2.5} optimum={4} value={strength.score} aria-label="Passcode strength" aria-valuetext={strength.label} />{' '}
+      Strength: {strength.label}.{strength.problem === null ? '' : ` ${strength.problem}`}
+    </>
   );
 }

@@ -6,6 +6,7 @@ import { StoreTable } from '../client-store.js';
 import { HistoryLockStore, LOCK_SETTINGS_KEY, MAX_PASSCODE_ATTEMPTS, type StoredLockSettings } from '../history-lock.js';
 import { HistoryLockedError } from '../store-errors.js';
 import { describeClientStoreContract } from '../test-support/client-store-contract.js';
+import { writePbkdf2LockSettings } from '../test-support/pbkdf2-lock-settings.js';
 import { IndexedDbStore } from './indexeddb-store.js';
 
 const PASSCODE = 'correct horse';
@@ -72,14 +73,43 @@ describe('HistoryLockStore over IndexedDB', () => {
     await expect(store.list(StoreTable.Messages)).rejects.toBeInstanceOf(HistoryLockedError);
     expect((await store.unlock(PASSCODE)).ok).toBe(true);
     expect((await store.list<{ text: string }>(StoreTable.Messages)).map(([, value]) => value.text)).toEqual([SECRET, `${SECRET} again`]);
-    // [LOCK-3] from the stored settings.
+    // [LOCK-3] from the stored settings: Argon2id, at least 64 MiB and 3 passes.
     const settings = await store.inner.get<StoredLockSettings>(StoreTable.Meta, LOCK_SETTINGS_KEY);
-    expect(settings?.iterations).toBeGreaterThanOrEqual(600_000);
-    expect(settings?.kdf).toBe('PBKDF2-SHA256');
+    expect(settings?.kdf).toBe('argon2id');
+    expect(settings?.kdf === 'argon2id' && settings.memoryKiB).toBeGreaterThanOrEqual(65_536);
+    expect(settings?.iterations).toBeGreaterThanOrEqual(3);
     // [LOCK-2] locking drops the key.
     store.lock();
     await expect(store.get(StoreTable.Messages, 'bob/1')).rejects.toBeInstanceOf(HistoryLockedError);
     await store.wipe();
+  });
+
+  it('[LOCK-3] a database locked under PBKDF2 moves to Argon2id at its next unlock and still unlocks after a reload', async () => {
+    const name = 'lock-pbkdf2';
+    await (await IndexedDbStore.open(name)).wipe();
+    const inner = await IndexedDbStore.open(name);
+    const legacy = await writePbkdf2LockSettings(inner, PASSCODE);
+    const store = await HistoryLockStore.open(inner);
+    await store.put(StoreTable.Messages, 'bob/1', { chatId: 'bob', text: SECRET, sentAt: 1 });
+    // [LOCK-4] A wrong passcode counts and moves nothing.
+    expect(await store.unlock('wrong horse')).toEqual({ ok: false, attemptsLeft: 9, mustWipe: false });
+    expect((await inner.get<StoredLockSettings>(StoreTable.Meta, LOCK_SETTINGS_KEY))?.kdf).toBe('PBKDF2-SHA256');
+    expect(await store.unlock(PASSCODE)).toEqual({ ok: true });
+    const moved = await inner.get<StoredLockSettings>(StoreTable.Meta, LOCK_SETTINGS_KEY);
+    expect(moved?.kdf).toBe('argon2id');
+    expect(moved?.kdf === 'argon2id' && moved.memoryKiB).toBeGreaterThanOrEqual(65_536);
+    expect(moved?.iterations).toBeGreaterThanOrEqual(3);
+    expect(moved?.salt).not.toEqual(legacy.salt);
+    expect(moved?.publicKey).toEqual(legacy.publicKey);
+    await store.close();
+
+    const reopened = await HistoryLockStore.open(await IndexedDbStore.open(name));
+    expect(reopened.locked).toBe(true);
+    expect(await reopened.unlock('wrong horse')).toEqual({ ok: false, attemptsLeft: 9, mustWipe: false });
+    expect(await reopened.unlock(PASSCODE)).toEqual({ ok: true });
+    expect((await reopened.get<{ text: string }>(StoreTable.Messages, 'bob/1'))?.text).toBe(SECRET);
+    expect(await rawDatabase(name)).not.toContain('old mill');
+    await reopened.wipe();
   });
 
   it('[LOCK-4] ten wrong passcodes tell the caller to wipe, and wiping leaves no database', async () => {
