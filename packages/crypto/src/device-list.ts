@@ -56,6 +56,12 @@ export interface DeviceListCheck {
   readonly now: number;
   /** The highest version already accepted for this account; older lists are refused. */
   readonly minVersion?: number;
+  /**
+   * Accept a list whose `expiresAt` has passed. The caller then judges the list's age itself:
+   * a sender that may trust only the primary of an expired list, or the primary re-signing its
+   * own (SPEC DEVLIST-3). Everything else is checked as usual.
+   */
+  readonly allowExpired?: boolean;
 }
 
 function kindCode(kind: DeviceKind): number {
@@ -112,6 +118,19 @@ export async function signDeviceList(accountPrivateKey: CryptoKey, list: DeviceL
   return signBody(accountPrivateKey, DOMAIN.deviceList, writer.finish());
 }
 
+/**
+ * Decodes a list body WITHOUT checking its signature or its rules: only for bytes this code
+ * verified before it stored them (the server reading back its own rows, for instance a schema
+ * migration that needs a stored list's expiry). `null` when the bytes are not a list body.
+ */
+export function decodeVerifiedDeviceListBody(body: Uint8Array): DeviceList | null {
+  try {
+    return decode(body);
+  } catch {
+    return null;
+  }
+}
+
 function decode(body: Uint8Array): DeviceList | null {
   const reader = new ByteReader(body);
   if (reader.u8() !== LIST_FORMAT) return null;
@@ -153,6 +172,7 @@ export async function verifyDeviceList(
   }
   if (list === null || structuralProblem(list) !== null) return null;
   if (list.version < (check.minVersion ?? 0)) return null;
-  if (list.issuedAt > check.now + DEVICE_LIST_CLOCK_SKEW_MS || list.expiresAt <= check.now) return null;
+  if (list.issuedAt > check.now + DEVICE_LIST_CLOCK_SKEW_MS) return null;
+  if (list.expiresAt <= check.now && check.allowExpired !== true) return null;
   return list;
 }

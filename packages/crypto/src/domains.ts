@@ -14,7 +14,10 @@ export const DOMAIN = {
   deviceList: 'Pairwise/v1/device-list',
   deviceAuth: 'Pairwise/v1/device-auth',
   deviceLogOut: 'Pairwise/v1/device-log-out',
-  sessionAssociatedData: 'Pairwise/v1/session-ad',
+  /** A device's countersignature over the account it belongs to (SPEC ATTEST-1). */
+  deviceAttestation: 'Pairwise/v1/device-attestation',
+  /** Version 2: the associated data also names both accounts and both devices (SPEC PQXDH-1). */
+  sessionAssociatedData: 'Pairwise/v2/session-ad',
   ratchetRoot: 'Pairwise/v1/ratchet-root',
   ratchetMessage: 'Pairwise/v1/ratchet-message',
   linkBundle: 'Pairwise/v1/link-bundle',

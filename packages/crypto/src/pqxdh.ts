@@ -10,11 +10,15 @@
  *     SK = HKDF(F || DH1 || DH2 || DH3 [|| DH4] || SS), F = 32 bytes of 0xFF, salt = 32 zero bytes
  *
  * (PQXDH section 3.3). The associated data binds both devices' full identities (both of their
- * keys, since our device identity is an Ed25519/X25519 pair, see keys.ts). That a bundle's
- * identity belongs to the peer's account is checked by the caller against the signed device list.
+ * keys, since our device identity is an Ed25519/X25519 pair, see keys.ts) and, as X3DH section 4.8
+ * suggests, who they are: both account ids and both device ids. A server that relays a device's
+ * messages as another account's, or another device's, therefore gets them refused by the AEAD.
+ * That a bundle's identity belongs to the peer's account is checked by the caller against the
+ * signed device list.
  * @module
  */
 import { concatBytes, utf8, wipe } from './bytes.js';
+import { checkId } from './device-certificate.js';
 import { DOMAIN } from './domains.js';
 import { ByteWriter } from './encoding.js';
 import { InvalidPeerKeyError, MalformedInputError } from './errors.js';
@@ -43,6 +47,18 @@ export interface PreKeyBundle {
   readonly oneTimePreKey: OneTimePreKeyPublic | null;
 }
 
+/** Which account and device a party of a session is: bound into the associated data. */
+export interface DeviceAddress {
+  readonly accountId: string;
+  readonly deviceId: string;
+}
+
+/** Both parties' addresses, as each side knows them: its own, and the peer's from the directory. */
+export interface SessionBinding {
+  readonly local: DeviceAddress;
+  readonly remote: DeviceAddress;
+}
+
 /** What the initiator sends ahead of its first message so that the responder can agree too. */
 export interface PqxdhInitiation {
   readonly initiatorIdentity: DevicePublicIdentity;
@@ -57,7 +73,7 @@ export interface PqxdhInitiation {
 export interface PqxdhAgreement {
   /** SK, 32 bytes. */
   readonly sharedSecret: Uint8Array;
-  /** AD = label || IK_A || IK_B (PQXDH section 3.3). */
+  /** AD = label || IK_A || IK_B || both accounts and devices (PQXDH section 3.3, X3DH section 4.8). */
   readonly associatedData: Uint8Array;
 }
 
@@ -71,15 +87,36 @@ export interface ResponderPreKeys {
 const F = new Uint8Array(32).fill(0xff);
 const ZERO_SALT = new Uint8Array(32);
 
-/** AD of PQXDH section 3.3: both identities, initiator first. */
-export function sessionAssociatedData(initiator: DevicePublicIdentity, responder: DevicePublicIdentity): Uint8Array {
+/** A party to a session: its identity keys and where it lives. */
+export interface SessionParty {
+  readonly identity: DevicePublicIdentity;
+  readonly address: DeviceAddress;
+}
+
+/**
+ * AD of PQXDH section 3.3, extended as X3DH section 4.8 suggests: both identities, then both
+ * account ids and device ids, initiator first.
+ */
+export function sessionAssociatedData(initiator: SessionParty, responder: SessionParty): Uint8Array {
   return new ByteWriter()
     .string(DOMAIN.sessionAssociatedData)
-    .fixed(initiator.signingKey, 32)
-    .fixed(initiator.agreementKey, 32)
-    .fixed(responder.signingKey, 32)
-    .fixed(responder.agreementKey, 32)
+    .fixed(initiator.identity.signingKey, 32)
+    .fixed(initiator.identity.agreementKey, 32)
+    .fixed(responder.identity.signingKey, 32)
+    .fixed(responder.identity.agreementKey, 32)
+    .string(initiator.address.accountId)
+    .string(initiator.address.deviceId)
+    .string(responder.address.accountId)
+    .string(responder.address.deviceId)
     .finish();
+}
+
+/** Checks the caller's binding: ids are non-empty strings of at most MAX_ID_BYTES (a TypeError or RangeError otherwise). */
+function checkBinding(binding: SessionBinding): void {
+  checkId(binding.local.accountId, 'binding.local.accountId');
+  checkId(binding.local.deviceId, 'binding.local.deviceId');
+  checkId(binding.remote.accountId, 'binding.remote.accountId');
+  checkId(binding.remote.deviceId, 'binding.remote.deviceId');
 }
 
 async function deriveSecret(parts: Uint8Array[]): Promise<Uint8Array> {
@@ -107,7 +144,9 @@ function validIdentity(identity: DevicePublicIdentity): boolean {
 export async function initiatePqxdh(
   ours: DeviceIdentity,
   bundle: PreKeyBundle,
+  binding: SessionBinding,
 ): Promise<{ agreement: PqxdhAgreement; initiation: PqxdhInitiation } | null> {
+  checkBinding(binding);
   if (!validIdentity(bundle.identity)) return null;
   const [spkOk, pqOk] = await Promise.all([
     verifySignedPreKey(bundle.identity.signingKey, bundle.signedPreKey),
@@ -127,7 +166,10 @@ export async function initiatePqxdh(
     return {
       agreement: {
         sharedSecret: await deriveSecret([...dhs, ss]),
-        associatedData: sessionAssociatedData(ourPublic, bundle.identity),
+        associatedData: sessionAssociatedData(
+          { identity: ourPublic, address: binding.local },
+          { identity: bundle.identity, address: binding.remote },
+        ),
       },
       initiation: {
         initiatorIdentity: ourPublic,
@@ -146,13 +188,17 @@ export async function initiatePqxdh(
 
 /**
  * Bob's side: the same secret from Alice's initiation and the prekeys it names. Returns `null`
- * when the initiation does not fit the given prekeys or carries unusable keys.
+ * when the initiation does not fit the given prekeys or carries unusable keys. `binding.remote` is
+ * who the initiator is said to be (the envelope's sender): if that is not who really initiated,
+ * the associated data differs and the first message does not decrypt.
  */
 export async function respondPqxdh(
   ours: DeviceIdentity,
   preKeys: ResponderPreKeys,
   initiation: PqxdhInitiation,
+  binding: SessionBinding,
 ): Promise<PqxdhAgreement | null> {
+  checkBinding(binding);
   if (!validIdentity(initiation.initiatorIdentity)) return null;
   if (
     initiation.signedPreKeyId !== preKeys.signedPreKey.id ||
@@ -172,7 +218,10 @@ export async function respondPqxdh(
     const ourPublic = { signingKey: ours.signing.publicKey, agreementKey: ours.agreement.publicKey };
     return {
       sharedSecret: await deriveSecret([...dhs, ss]),
-      associatedData: sessionAssociatedData(initiation.initiatorIdentity, ourPublic),
+      associatedData: sessionAssociatedData(
+        { identity: initiation.initiatorIdentity, address: binding.remote },
+        { identity: ourPublic, address: binding.local },
+      ),
     };
   } catch (error) {
     if (error instanceof InvalidPeerKeyError || error instanceof MalformedInputError) return null;

@@ -1,6 +1,7 @@
 // Double Ratchet behaviour, example by example; ratchet.property.test.ts covers random schedules.
 import { describe, expect, it } from 'vitest';
-import { bytesEqual, fromUtf8, utf8 } from './bytes.js';
+import { bytesEqual, fromUtf8, randomBytes, utf8 } from './bytes.js';
+import { ByteWriter } from './encoding.js';
 import {
   DecryptFailure,
   DoubleRatchet,
@@ -11,6 +12,7 @@ import {
   type RatchetRecord,
 } from './ratchet.js';
 import { ratchetPair } from './test-support/fixtures.js';
+import { generateX25519KeyPair } from './x25519.js';
 
 async function read(ratchet: DoubleRatchet, message: Uint8Array): Promise<string> {
   const result = await ratchet.decrypt(message);
@@ -128,6 +130,27 @@ describe('[RATCHET-3] tampering', () => {
     const message = await one.alice.encrypt(utf8('for one.bob'));
     expect((await two.bob.decrypt(message)).ok).toBe(false);
     expect(await read(one.bob, message)).toBe('for one.bob');
+  });
+});
+
+describe('[CRYPTO-3] forged headers are refusals, never exceptions', () => {
+  it("a message under the responder's signed prekey, sent to an initiator that has not heard back, is refused as invalid-key and changes nothing", async () => {
+    const secret = randomBytes(32);
+    const associatedData = randomBytes(64);
+    const bobPreKey = await generateX25519KeyPair();
+    const alice = await DoubleRatchet.initiator(secret, associatedData, bobPreKey.publicKey);
+    const bob = DoubleRatchet.responder(secret, associatedData, bobPreKey);
+    const before = alice.snapshot();
+    for (const counter of [0, 1, 999]) {
+      // What a hostile peer can write without any key: its header names the key Alice holds as DHr.
+      const header = new ByteWriter().u8(1).fixed(bobPreKey.publicKey, 32).u32(0).u32(counter).finish();
+      const forged = Uint8Array.from([...header, ...randomBytes(40)]);
+      expect(await alice.decrypt(forged)).toEqual({ ok: false, reason: DecryptFailure.InvalidKey });
+    }
+    expect(alice.snapshot()).toEqual(before);
+    // The session is unharmed: Bob reads Alice, Alice reads Bob's reply.
+    expect(await read(bob, await alice.encrypt(utf8('still here')))).toBe('still here');
+    expect(await read(alice, await bob.encrypt(utf8('and me')))).toBe('and me');
   });
 });
 

@@ -397,6 +397,10 @@ export class DoubleRatchet {
       return this.open(skipped.messageKey, headerBytes, ciphertext, work.associatedData);
     }
     const sameChain = work.remoteRatchetKey !== null && bytesEqual(header.ratchetKey, work.remoteRatchetKey);
+    // An initiator that has not heard back holds the responder's signed prekey as DHr but no
+    // receiving chain: the responder never sends under that key (its first reply comes from a
+    // fresh ratchet key), so such a header is forged. Refused, never a TypeError (SPEC CRYPTO-3).
+    if (sameChain && work.receivingChainKey === null) throw new RefusedError(DecryptFailure.InvalidKey);
     if (sameChain && header.counter < work.receiveCount) throw new RefusedError(DecryptFailure.Duplicate);
     if (work.previousRemoteRatchetKeys.some((key) => bytesEqual(key, header.ratchetKey))) {
       // A chain we have left: every key of it we still hold was looked up above.
@@ -407,8 +411,10 @@ export class DoubleRatchet {
       await this.ratchetStep(work, discarded, header.ratchetKey);
     }
     await this.skipMessageKeys(work, discarded, header.counter);
-    const [messageKey, nextChainKey] = await kdfChain(work.receivingChainKey as Uint8Array);
-    discarded.push(work.receivingChainKey as Uint8Array, messageKey);
+    const receivingChainKey = work.receivingChainKey;
+    if (receivingChainKey === null) throw new RefusedError(DecryptFailure.InvalidKey);
+    const [messageKey, nextChainKey] = await kdfChain(receivingChainKey);
+    discarded.push(receivingChainKey, messageKey);
     work.receivingChainKey = nextChainKey;
     work.receiveCount += 1;
     return this.open(messageKey, headerBytes, ciphertext, work.associatedData);

@@ -15,8 +15,17 @@ import { ByteReader, ByteWriter } from './encoding.js';
 import { assertBytes, MalformedInputError } from './errors.js';
 import type { DeviceIdentity, DevicePublicIdentity, OneTimePreKey, PqPreKey, SignedPreKey } from './keys.js';
 import { ML_KEM_768_CIPHERTEXT_BYTES } from './ml-kem.js';
-import { initiatePqxdh, respondPqxdh, type PqxdhInitiation, type PreKeyBundle } from './pqxdh.js';
+import {
+  initiatePqxdh,
+  respondPqxdh,
+  type DeviceAddress,
+  type PqxdhInitiation,
+  type PreKeyBundle,
+  type SessionBinding,
+} from './pqxdh.js';
 import { DecryptFailure, DoubleRatchet, type RatchetOptions, type RatchetRecord } from './ratchet.js';
+
+export type { DeviceAddress, SessionBinding } from './pqxdh.js';
 
 const SESSION_MESSAGE_VERSION = 1;
 
@@ -48,15 +57,30 @@ export interface PreKeySource {
   oneTimePreKey(id: number): Promise<OneTimePreKey | null> | OneTimePreKey | null;
 }
 
-/** A stored session: structured-cloneable, like the ratchet record inside it. */
+/**
+ * A stored session: structured-cloneable, like the ratchet record inside it. Version 2 sessions
+ * bind both parties' account and device ids into their associated data; version 1 records (from
+ * before that binding) are refused by `restore`, so those sessions start again.
+ */
 export interface SessionRecord {
-  readonly version: 1;
+  readonly version: 2;
   readonly remoteIdentity: DevicePublicIdentity;
+  /** The peer's account and device, as bound into the associated data. */
+  readonly remoteAddress: DeviceAddress;
   readonly ratchet: RatchetRecord;
   /** Initiator: the encoded initiation still to be sent, until the first reply arrives. */
   readonly pendingInitiation: Uint8Array | null;
   /** Responder: the initiation's ephemeral key, to recognise the initiator's later PreKey messages. */
   readonly baseKey: Uint8Array | null;
+}
+
+/** The prekeys a successful `Session.accept` used, for the caller to delete if they were one-time. */
+export interface UsedPreKeys {
+  readonly signedPreKeyId: number;
+  /** The ML-KEM prekey: a one-time one (delete it) or the last-resort one (keep it). */
+  readonly pqPreKeyId: number;
+  /** The one-time X25519 prekey, always to be deleted, or `null`. */
+  readonly oneTimePreKeyId: number | null;
 }
 
 /** A parsed session message. */
@@ -123,9 +147,10 @@ function tryParseSessionMessage(message: Uint8Array): ParsedSessionMessage | nul
  *
  * @example
  * ```ts
- * const alice = await Session.initiate(aliceIdentity, bobBundle);        // null if the bundle is forged
+ * const binding = { local: { accountId: 'alice', deviceId: aliceDevice }, remote: { accountId: 'bob', deviceId: bobDevice } };
+ * const alice = await Session.initiate(aliceIdentity, bobBundle, binding);    // null if the bundle is forged
  * const first = await alice!.encrypt(utf8('hi'));
- * const accepted = await Session.accept(bobIdentity, bobPreKeys, first);
+ * const accepted = await Session.accept(bobIdentity, bobPreKeys, first, { local: binding.remote, remote: binding.local });
  * if (accepted.ok) console.log(fromUtf8(accepted.plaintext));            // "hi"
  * ```
  */
@@ -134,6 +159,8 @@ export class Session {
     private readonly ratchet: DoubleRatchet,
     /** The peer device's identity, fixed for the life of the session. */
     readonly remoteIdentity: DevicePublicIdentity,
+    /** The peer's account and device, fixed for the life of the session. */
+    readonly remoteAddress: DeviceAddress,
     private pendingInitiation: Uint8Array | null,
     private readonly baseKey: Uint8Array | null,
   ) {}
@@ -143,9 +170,17 @@ export class Session {
     return this.baseKey;
   }
 
-  /** Starts a session from a peer device's prekey bundle; `null` when the bundle does not verify. */
-  static async initiate(ours: DeviceIdentity, bundle: PreKeyBundle, options: RatchetOptions = {}): Promise<Session | null> {
-    const started = await initiatePqxdh(ours, bundle);
+  /**
+   * Starts a session from a peer device's prekey bundle; `null` when the bundle does not verify.
+   * `binding` names this device and the peer device (bound into every message, SPEC PQXDH-1).
+   */
+  static async initiate(
+    ours: DeviceIdentity,
+    bundle: PreKeyBundle,
+    binding: SessionBinding,
+    options: RatchetOptions = {},
+  ): Promise<Session | null> {
+    const started = await initiatePqxdh(ours, bundle, binding);
     if (started === null) return null;
     const ratchet = await DoubleRatchet.initiator(
       started.agreement.sharedSecret,
@@ -153,23 +188,23 @@ export class Session {
       bundle.signedPreKey.publicKey,
       options,
     );
-    return new Session(ratchet, bundle.identity, encodeInitiation(started.initiation), null);
+    return new Session(ratchet, bundle.identity, copyAddress(binding.remote), encodeInitiation(started.initiation), null);
   }
 
   /**
    * Sets up the responder's side from a PreKey message and decrypts it. Nothing is created when
-   * the message is refused. On success the caller deletes the one-time prekey named by
-   * `oneTimePreKeyId` so that it is never used twice.
+   * the message is refused. On success the caller deletes the one-time prekeys named in `used`
+   * (the X25519 one, and the ML-KEM one if it was one-time) so that they never serve twice.
+   * `binding.remote` is who the envelope says sent it; if that is not who initiated, the first
+   * message does not decrypt (`authentication-failed`).
    */
   static async accept(
     ours: DeviceIdentity,
     preKeys: PreKeySource,
     message: Uint8Array,
+    binding: SessionBinding,
     options: RatchetOptions = {},
-  ): Promise<
-    | { ok: true; session: Session; plaintext: Uint8Array; oneTimePreKeyId: number | null }
-    | { ok: false; reason: SessionFailure }
-  > {
+  ): Promise<{ ok: true; session: Session; plaintext: Uint8Array; used: UsedPreKeys } | { ok: false; reason: SessionFailure }> {
     const parsed = tryParseSessionMessage(message);
     if (parsed === null) return { ok: false, reason: SessionFailure.Malformed };
     const initiation = parsed.initiation;
@@ -182,23 +217,33 @@ export class Session {
     if (!signedPreKey || !pqPreKey || (initiation.oneTimePreKeyId !== null && !oneTimePreKey)) {
       return { ok: false, reason: SessionFailure.UnknownPreKey };
     }
-    const agreement = await respondPqxdh(ours, { signedPreKey, pqPreKey, oneTimePreKey }, initiation);
+    const agreement = await respondPqxdh(ours, { signedPreKey, pqPreKey, oneTimePreKey }, initiation, binding);
     if (agreement === null) return { ok: false, reason: SessionFailure.InvalidKey };
     const ratchet = DoubleRatchet.responder(agreement.sharedSecret, agreement.associatedData, signedPreKey.keyPair, options);
     const result = await ratchet.decrypt(parsed.ratchetMessage);
     if (!result.ok) return result;
-    const session = new Session(ratchet, initiation.initiatorIdentity, null, initiation.ephemeralKey);
-    return { ok: true, session, plaintext: result.plaintext, oneTimePreKeyId: initiation.oneTimePreKeyId };
+    const session = new Session(ratchet, initiation.initiatorIdentity, copyAddress(binding.remote), null, initiation.ephemeralKey);
+    const used = {
+      signedPreKeyId: initiation.signedPreKeyId,
+      pqPreKeyId: initiation.pqPreKeyId,
+      oneTimePreKeyId: initiation.oneTimePreKeyId,
+    };
+    return { ok: true, session, plaintext: result.plaintext, used };
   }
 
-  /** Rebuilds a session from `snapshot()`. */
+  /** Rebuilds a session from `snapshot()`; a `TypeError` for a malformed or version 1 record. */
   static restore(record: SessionRecord): Session {
-    if (record?.version !== 1) throw new TypeError('record is not a version 1 session record');
+    if (record?.version !== 2) throw new TypeError('record is not a version 2 session record');
     assertBytes(record.remoteIdentity.signingKey, 'record.remoteIdentity.signingKey', 32);
     assertBytes(record.remoteIdentity.agreementKey, 'record.remoteIdentity.agreementKey', 32);
+    const address = record.remoteAddress;
+    if (typeof address?.accountId !== 'string' || typeof address.deviceId !== 'string') {
+      throw new TypeError('record.remoteAddress must name an account and a device');
+    }
     return new Session(
       DoubleRatchet.restore(record.ratchet),
       { signingKey: record.remoteIdentity.signingKey.slice(), agreementKey: record.remoteIdentity.agreementKey.slice() },
+      copyAddress(address),
       record.pendingInitiation?.slice() ?? null,
       record.baseKey?.slice() ?? null,
     );
@@ -207,8 +252,9 @@ export class Session {
   /** A structured-cloneable copy for storage. */
   snapshot(): SessionRecord {
     return {
-      version: 1,
+      version: 2,
       remoteIdentity: { signingKey: this.remoteIdentity.signingKey.slice(), agreementKey: this.remoteIdentity.agreementKey.slice() },
+      remoteAddress: copyAddress(this.remoteAddress),
       ratchet: this.ratchet.snapshot(),
       pendingInitiation: this.pendingInitiation?.slice() ?? null,
       baseKey: this.baseKey?.slice() ?? null,
@@ -246,4 +292,8 @@ export class Session {
     if (result.ok) this.pendingInitiation = null;
     return result;
   }
+}
+
+function copyAddress(address: DeviceAddress): DeviceAddress {
+  return { accountId: address.accountId, deviceId: address.deviceId };
 }
