@@ -47,6 +47,7 @@ export const WireError = {
   INVALID_DEVICE_LIST: { message: 'The device list does not verify or does not match the devices', httpStatus: 400, closeCode: null },
   STALE_DEVICE_LIST: { message: 'The device list is not the next version', httpStatus: 409, closeCode: null },
   INVALID_PREKEYS: { message: 'The prekeys do not verify against the device key', httpStatus: 400, closeCode: null },
+  INVALID_ATTESTATION: { message: "The device's attestation does not verify", httpStatus: 400, closeCode: null },
   LINK_TOKEN_INVALID: { message: 'The link code is unknown, used or expired', httpStatus: 410, closeCode: null },
   TOO_MANY_LINK_TOKENS: { message: 'Too many link codes; reload to start again', httpStatus: 429, closeCode: null },
   TOO_MANY_COMPANIONS: { message: 'This account already has the most linked devices allowed', httpStatus: 409, closeCode: null },

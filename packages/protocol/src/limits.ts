@@ -17,6 +17,23 @@ export const MAX_ENVELOPES = 40;
 export const MAX_ONE_TIME_PREKEYS = 200;
 /** Below this many one-time prekeys the server asks the device for more. */
 export const PREKEYS_LOW_THRESHOLD = 20;
+/**
+ * Most one-time ML-KEM prekeys in one upload, and kept per device. Each is 1,184 bytes of key and a
+ * 64-byte signature, so a full upload stays far below MAX_FRAME_BYTES.
+ */
+export const MAX_PQ_ONE_TIME_PREKEYS = 100;
+/** Below this many one-time ML-KEM prekeys the server asks the device for more. */
+export const PQ_PREKEYS_LOW_THRESHOLD = 10;
+/**
+ * A device replaces its signed X25519 prekey and its last-resort ML-KEM prekey this often (SPEC
+ * PREKEYS-2), so that a leak of either exposes at most a week of first messages.
+ */
+export const SIGNED_PREKEY_ROTATION_MS = 7 * DAY;
+/**
+ * A replaced signed prekey's private half is kept this long for first messages already on their
+ * way (an inbox row lives INBOX_TTL_MS), then deleted (SPEC PREKEYS-2).
+ */
+export const PREKEY_GRACE_MS = 30 * DAY;
 
 /** A challenge nonce lives this long and is used once (SPEC AUTH-2). */
 export const CHALLENGE_TTL_MS = 60 * SECOND;
@@ -41,6 +58,11 @@ export const INBOX_TTL_MS = 30 * DAY;
 export const DEFAULT_MAX_COMPANIONS = 4;
 /** Device lists are signed to stay valid this long; the primary re-signs before they expire. */
 export const DEVICE_LIST_VALIDITY_MS = 365 * DAY;
+/**
+ * The primary re-signs its list (same devices, next version) once less than this is left of it,
+ * a third of its lifetime, checked at every connection and daily (SPEC DEVLIST-4).
+ */
+export const DEVICE_LIST_RENEW_BEFORE_MS = DEVICE_LIST_VALIDITY_MS / 3;
 
 /** Client message ids are 16 random bytes. */
 export const CLIENT_MESSAGE_ID_BYTES = 16;

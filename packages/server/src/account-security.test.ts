@@ -32,6 +32,7 @@ const device = (kind: DeviceRow['kind'], lastActiveAt: number): DeviceRow => ({
   userAgent: '',
   network: '',
   disconnectedAt: null,
+  attestation: null,
 });
 
 describe('[EXPIRY-3] [PIN-4] the account security state', () => {

@@ -6,7 +6,7 @@
  */
 import { isDeviceId } from '@pairwise/protocol/ids';
 import { ProtocolError } from '@pairwise/protocol/errors';
-import { MAX_ONE_TIME_PREKEYS } from '@pairwise/protocol/limits';
+import { MAX_ONE_TIME_PREKEYS, MAX_PQ_ONE_TIME_PREKEYS } from '@pairwise/protocol/limits';
 import type { DeviceIdentityKeys, PreKeyUpload, SignedBody, SignedPreKey } from '@pairwise/protocol/wire';
 import type { PreKeyUploadRow, SignedBodyRow, SignedPreKeyRow } from './store/store.js';
 
@@ -56,6 +56,11 @@ export function preKeyUpload(value: PreKeyUpload | undefined, field = 'pre_keys'
   check(value.oneTimePreKeys.length <= MAX_ONE_TIME_PREKEYS, `${field}.one_time_pre_keys`, `must hold at most ${MAX_ONE_TIME_PREKEYS}`);
   const ids = new Set(value.oneTimePreKeys.map((key) => key.id));
   check(ids.size === value.oneTimePreKeys.length, `${field}.one_time_pre_keys`, 'must have distinct ids');
+  const pqField = `${field}.pq_one_time_pre_keys`;
+  check(value.pqOneTimePreKeys.length <= MAX_PQ_ONE_TIME_PREKEYS, pqField, `must hold at most ${MAX_PQ_ONE_TIME_PREKEYS}`);
+  const pqIds = new Set(value.pqOneTimePreKeys.map((key) => key.id));
+  // One id space for every ML-KEM prekey of a device: an initiation names one by id alone.
+  check(pqIds.size === value.pqOneTimePreKeys.length && (value.pqPreKey === undefined || !pqIds.has(value.pqPreKey.id)), pqField, 'must have distinct ids');
   return {
     signedPreKey: signedPreKey(value.signedPreKey, 32, `${field}.signed_pre_key`),
     pqPreKey: signedPreKey(value.pqPreKey, 1184, `${field}.pq_pre_key`),
@@ -63,5 +68,6 @@ export function preKeyUpload(value: PreKeyUpload | undefined, field = 'pre_keys'
       id: key.id,
       publicKey: bytesOf(key.publicKey, 32, `${field}.one_time_pre_keys[${i}].public_key`),
     })),
+    pqOneTimePreKeys: value.pqOneTimePreKeys.map((key, i) => signedPreKey(key, 1184, `${pqField}[${i}]`)!),
   };
 }

@@ -17,8 +17,8 @@ export type BusEvent =
   | { readonly type: 'link-approved'; readonly tokenHash: string; readonly accountId: string; readonly sealedBundle: Uint8Array }
   /** A companion left without the primary: tell the primary so it re-signs its list. */
   | { readonly type: 'device-removed'; readonly accountId: string; readonly deviceId: string; readonly reason: string }
-  /** A device is running out of one-time prekeys. */
-  | { readonly type: 'prekeys-low'; readonly deviceId: string; readonly remaining: number }
+  /** A device is running out of one-time prekeys of either kind. */
+  | { readonly type: 'prekeys-low'; readonly deviceId: string; readonly remaining: number; readonly pqRemaining: number }
   /**
    * The account's security state changed (PIN, policies, "phone unused"): every node pushes the
    * state, read from the store, to the account's devices it holds, with the alert if any.

@@ -2,7 +2,10 @@ import type { MessageInitShape } from '@bufbuild/protobuf';
 import type { AccountDevicesSchema } from '@pairwise/protocol/wire';
 import type { ServerContext } from '../context.js';
 
-/** An account's key, signed list and current device ids, or `null` if there is no such account. */
+/**
+ * An account's key, signed list, registered device ids and the attestations of those that made
+ * one, or `null` if there is no such account.
+ */
 export async function accountDevices(
   ctx: Pick<ServerContext, 'store'>,
   accountId: string,
@@ -14,5 +17,6 @@ export async function accountDevices(
     accountKey: account.identityKey,
     deviceList: account.deviceList,
     deviceIds: devices.map((device) => device.deviceId),
+    attestations: devices.flatMap((device) => (device.attestation === null ? [] : [{ deviceId: device.deviceId, signature: device.attestation }])),
   };
 }

@@ -3,6 +3,7 @@
  * @module
  */
 import { timingSafeEqual } from 'node:crypto';
+import { verifyDeviceAttestation } from '@pairwise/crypto/device-attestation';
 import { isUsername } from '@pairwise/protocol/ids';
 import { ProtocolError } from '@pairwise/protocol/errors';
 import type { Register } from '@pairwise/protocol/wire';
@@ -44,8 +45,20 @@ export async function register(connection: Connection, body: Register): Promise<
     [{ deviceId: id, kind: 'primary', ...identity }],
     now,
   );
+  // The primary's own countersignature over the account it creates (SPEC ATTEST-1).
+  const attestation = bytesOf(body.attestation, 64, 'attestation');
+  if (!(await verifyDeviceAttestation({ accountId: body.username, accountKey, deviceId: id, identity }, attestation))) {
+    throw new ProtocolError('INVALID_ATTESTATION');
+  }
   const result = await ctx.store.createAccount({
-    account: { accountId: body.username, identityKey: accountKey, deviceList: signed, deviceListVersion: list.version, createdAt: now },
+    account: {
+      accountId: body.username,
+      identityKey: accountKey,
+      deviceList: signed,
+      deviceListVersion: list.version,
+      deviceListExpiresAt: list.expiresAt,
+      createdAt: now,
+    },
     device: {
       deviceId: id,
       accountId: body.username,
@@ -58,6 +71,7 @@ export async function register(connection: Connection, body: Register): Promise<
       userAgent: label(connection.origin.userAgent, 256),
       network: coarseNetwork(connection.origin.ipAddress),
       disconnectedAt: null,
+      attestation,
     },
     preKeys,
   });

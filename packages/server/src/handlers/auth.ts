@@ -3,13 +3,13 @@
  * server's origin and the device's clock. No bearer token exists.
  * @module
  */
-import { verifyDeviceChallenge } from '@pairwise/crypto/device-auth';
 import { ProtocolError } from '@pairwise/protocol/errors';
-import { MAX_CLOCK_SKEW_MS, PREKEYS_LOW_THRESHOLD } from '@pairwise/protocol/limits';
 import type { Authenticate, RequestChallenge } from '@pairwise/protocol/wire';
 import { securityOf } from '../account-security.js';
+import { verifyDeviceProof } from '../device-proof.js';
 import type { Connection, ResponseResult } from '../ws/connection.js';
 import { bytesOf, check, deviceId } from '../validate.js';
+import { preKeysLow } from './prekey-checks.js';
 import { requireSupportedVersion } from './version-check.js';
 
 export function requestChallenge(connection: Connection, _body: RequestChallenge): Promise<ResponseResult> {
@@ -26,18 +26,11 @@ export async function authenticate(connection: Connection, body: Authenticate): 
   const nonce = connection.takeChallenge();
   if (nonce === null) throw new ProtocolError('CHALLENGE_EXPIRED');
   const now = ctx.clock.now();
-  if (Math.abs(body.clientTime - now) > MAX_CLOCK_SKEW_MS) throw new ProtocolError('CLOCK_SKEW');
-  const device = await ctx.store.getDevice(body.deviceId);
+  const { accountId, clientTime } = body;
+  // The clock, then the device, then its account and signature (SPEC AUTH-1, AUTH-3).
+  const device = await verifyDeviceProof(ctx, { nonce, accountId, deviceId: body.deviceId, clientTime, signature, purpose: 'connect' });
   // A removed device, or one that never existed, is told it is logged out and wipes itself.
   if (device === null) throw new ProtocolError('LOGGED_OUT');
-  const valid =
-    device.accountId === body.accountId &&
-    (await verifyDeviceChallenge(
-      device.signingKey,
-      { origin: ctx.config.publicOrigin, nonce, accountId: body.accountId, deviceId: body.deviceId, clientTime: body.clientTime },
-      signature,
-    ));
-  if (!valid) throw new ProtocolError('AUTH_FAILED');
   // A socket that closed while the checks above ran has already left the hub: registering it now
   // would leave a device "connected" for ever (never expiring, never a gone temporary session).
   if (!connection.isOpen) throw new ProtocolError('NOT_AUTHENTICATED', 'the connection closed');
@@ -59,11 +52,22 @@ export async function authenticate(connection: Connection, body: Authenticate): 
     return Promise.resolve();
   });
   await ctx.store.touchDevice(device.deviceId, now);
-  const oneTimePreKeys = await ctx.store.countOneTimePreKeys(device.deviceId);
-  if (oneTimePreKeys < PREKEYS_LOW_THRESHOLD) {
-    await ctx.bus.publish({ type: 'prekeys-low', deviceId: device.deviceId, remaining: oneTimePreKeys });
+  const counts = await ctx.store.countPreKeys(device.deviceId);
+  if (preKeysLow(counts)) {
+    await ctx.bus.publish({ type: 'prekeys-low', deviceId: device.deviceId, remaining: counts.oneTime, pqRemaining: counts.pqOneTime });
   }
   // Every device learns the account's state at once: a lock, the "phone unused" warning (SPEC EXPIRY-4).
   const security = await securityOf(ctx, device.accountId);
-  return { case: 'authenticated', value: { serverTime: now, oneTimePreKeys, ...(security ? { security } : {}) } };
+  return {
+    case: 'authenticated',
+    value: {
+      serverTime: now,
+      oneTimePreKeys: counts.oneTime,
+      pqOneTimePreKeys: counts.pqOneTime,
+      // A device that has not attested yet (a companion just linked, or one from before protocol
+      // version 2) sends AttestDevice now (SPEC ATTEST-1).
+      attested: device.attestation !== null,
+      ...(security ? { security } : {}),
+    },
+  };
 }

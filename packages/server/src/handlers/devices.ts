@@ -46,9 +46,9 @@ export async function removeDevice(connection: Connection, body: RemoveDevice): 
   if (account === null || target === undefined) throw new ProtocolError('UNKNOWN_DEVICE');
   if (target.kind === 'primary') throw new ProtocolError('FORBIDDEN', 'the primary device cannot be removed');
   const newList = signedBody(body.deviceList, 'device_list');
-  await checkNewList(account, newList, devices.filter((device) => device.deviceId !== targetId), ctx.clock.now());
+  const list = await checkNewList(account, newList, devices.filter((device) => device.deviceId !== targetId), ctx.clock.now());
   const result = await removeAndNotify(ctx, target, 'phone', {
-    update: { expectedVersion: account.deviceListVersion, newList },
+    update: { expectedVersion: account.deviceListVersion, newList, expiresAt: list.expiresAt },
     network: coarseNetwork(connection.origin.ipAddress),
   });
   if (result === 'stale-list') throw new ProtocolError('STALE_DEVICE_LIST');
@@ -78,8 +78,9 @@ export async function updateDeviceList(connection: Connection, body: UpdateDevic
   const [account, devices] = await Promise.all([ctx.store.getAccount(accountId), ctx.store.listDevices(accountId)]);
   if (account === null) throw new ProtocolError('LOGGED_OUT');
   const newList = signedBody(body.deviceList, 'device_list');
-  await checkNewList(account, newList, devices, ctx.clock.now());
-  if (!(await ctx.store.replaceDeviceList(accountId, { expectedVersion: account.deviceListVersion, newList }))) {
+  // The same devices again is fine: that is how the primary renews its list (SPEC DEVLIST-4).
+  const list = await checkNewList(account, newList, devices, ctx.clock.now());
+  if (!(await ctx.store.replaceDeviceList(accountId, { expectedVersion: account.deviceListVersion, newList, expiresAt: list.expiresAt }))) {
     throw new ProtocolError('STALE_DEVICE_LIST');
   }
   await ctx.bus.publish({ type: 'device-list', accountId });

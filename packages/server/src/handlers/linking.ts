@@ -117,7 +117,7 @@ export async function approveLink(connection: Connection, body: ApproveLink): Pr
   const now = ctx.clock.now();
   const newList = signedBody(body.deviceList, 'device_list');
   const companion = { deviceId: link.deviceId, kind: 'companion' as const, signingKey: link.signingKey, agreementKey: link.agreementKey };
-  await checkNewList(account, newList, [...devices, companion], now);
+  const list = await checkNewList(account, newList, [...devices, companion], now);
   // After the request is known to be well formed, so that a malformed one costs no PIN try.
   const companionNetwork = coarseNetwork(link.ipAddress);
   if (security.pinHash !== null) {
@@ -129,6 +129,7 @@ export async function approveLink(connection: Connection, body: ApproveLink): Pr
     accountId: account.accountId,
     expectedListVersion: account.deviceListVersion,
     newList,
+    newListExpiresAt: list.expiresAt,
     maxCompanions: ctx.config.maxCompanions,
     device: {
       ...companion,
@@ -141,6 +142,8 @@ export async function approveLink(connection: Connection, body: ApproveLink): Pr
       network: companionNetwork,
       // A temporary device's minute runs until it first connects as a device (SPEC TEMP-1).
       disconnectedAt: link.temporary ? now : null,
+      // The companion attests once it has opened the bundle and knows the account (SPEC ATTEST-1).
+      attestation: null,
     },
   });
   switch (result) {

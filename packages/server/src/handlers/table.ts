@@ -6,6 +6,7 @@
 import type { ClientFrame } from '@pairwise/protocol/wire';
 import type { Connection, ResponseResult } from '../ws/connection.js';
 import { register } from './accounts.js';
+import { attestDevice } from './attestation.js';
 import { authenticate, requestChallenge } from './auth.js';
 import { listDevices, logOut, removeDevice, updateDeviceList } from './devices.js';
 import { approveLink, createLinkToken, getLinkRequest } from './linking.js';
@@ -49,5 +50,6 @@ export const HANDLERS: { readonly [C in BodyCase]: HandlerEntry<C> } = {
   getSecurity: { access: 'device', handle: getSecurity },
   setPolicies: { access: 'primary', handle: setPolicies },
   getSecurityLog: { access: 'primary', handle: getSecurityLog },
+  attestDevice: { access: 'device', handle: attestDevice },
   ping: { access: 'anyone', handle: () => Promise.resolve({ case: 'ok', value: {} }) },
 };

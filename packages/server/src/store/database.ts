@@ -37,6 +37,8 @@ export interface AccountsTable {
   list_signature: Bytes;
   list_version: Int8;
   created_at: Int8;
+  /** Added by 0003: the current list's signed expiresAt. */
+  list_expires_at: Int8;
 }
 
 /** `devices`: every registered device. */
@@ -55,6 +57,8 @@ export interface DevicesTable {
   network: string;
   /** Only ever set on temporary devices. */
   disconnected_at: Int8 | null;
+  /** Added by 0003: the device's countersignature over its account, once it made one. */
+  attestation: Bytes | null;
 }
 
 /** `signed_prekeys`: one row per device; either key may still be missing (null columns). */
@@ -73,6 +77,14 @@ export interface OneTimePreKeysTable {
   device_id: string;
   prekey_id: Int8;
   public_key: Bytes;
+}
+
+/** `pq_one_time_prekeys` (0003): one-time ML-KEM prekeys, handed out once each, lowest id first. */
+export interface PqOneTimePreKeysTable {
+  device_id: string;
+  prekey_id: Int8;
+  public_key: Bytes;
+  signature: Bytes;
 }
 
 /** `pending_links`: companions waiting for approval, keyed by the SHA-256 of their token. */
@@ -153,6 +165,7 @@ export interface Database {
   devices: DevicesTable;
   signed_prekeys: SignedPreKeysTable;
   one_time_prekeys: OneTimePreKeysTable;
+  pq_one_time_prekeys: PqOneTimePreKeysTable;
   pending_links: PendingLinksTable;
   inbox: InboxTable;
   sent_messages: SentMessagesTable;

@@ -57,8 +57,11 @@ import type {
   ListUpdate,
   OneTimePreKeyRow,
   PendingLinkRow,
+  PreKeyCounts,
+  PreKeyLimits,
   PreKeyUploadRow,
   SecurityEventRow,
+  SignedPreKeyRow,
   SecurityPatch,
   Store,
 } from './store.js';
@@ -137,6 +140,7 @@ export class KyselyStore implements Store {
           list_body: account.deviceList.body,
           list_signature: account.deviceList.signature,
           list_version: account.deviceListVersion,
+          list_expires_at: account.deviceListExpiresAt,
           created_at: account.createdAt,
         })
         .onConflict((oc) => oc.column('account_id').doNothing())
@@ -210,7 +214,8 @@ export class KyselyStore implements Store {
       if (toFlag(device.temporary) !== int(link.temporary)) {
         throw new TypeError("linkCompanion: device.temporary must be the pending link's");
       }
-      if (!(await replaceList(trx, input.accountId, { expectedVersion: input.expectedListVersion, newList: input.newList }))) {
+      const update = { expectedVersion: input.expectedListVersion, newList: input.newList, expiresAt: input.newListExpiresAt };
+      if (!(await replaceList(trx, input.accountId, update))) {
         abort('stale-list');
       }
       // The list update above holds the account's row lock, so no other link can slip in
@@ -257,24 +262,33 @@ export class KyselyStore implements Store {
       .execute();
   }
 
-  async addPreKeys(deviceId: string, upload: PreKeyUploadRow): Promise<number> {
-    return this.transaction<number>(async (trx) => {
-      // FOR KEY SHARE keeps the device from being removed until this commits.
+  async setAttestation(deviceId: string, attestation: Uint8Array): Promise<boolean> {
+    const result = await this.db.updateTable('devices').set({ attestation }).where('device_id', '=', deviceId).executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
+  async addPreKeys(deviceId: string, upload: PreKeyUploadRow, limits: PreKeyLimits): Promise<PreKeyCounts | 'too-many'> {
+    const none = { oneTime: 0, pqOneTime: 0 };
+    return this.transaction<PreKeyCounts | 'too-many'>(async (trx, abort) => {
+      // FOR UPDATE keeps the device from being removed until this commits, and makes two uploads
+      // of the same device take turns, so that neither can slip past the other's count.
       const device = await trx
         .selectFrom('devices')
         .select('device_id')
         .where('device_id', '=', deviceId)
-        .$if(this.locks, (qb) => qb.forKeyShare())
+        .$if(this.locks, (qb) => qb.forUpdate())
         .executeTakeFirst();
       // A device removed meanwhile keeps no prekeys.
-      if (device === undefined) return 0;
+      if (device === undefined) return none;
       await storePreKeys(trx, deviceId, upload);
-      return countOneTimePreKeys(trx, deviceId);
+      const counts = await countPreKeys(trx, deviceId);
+      if (counts.oneTime > limits.oneTime || counts.pqOneTime > limits.pqOneTime) abort('too-many');
+      return counts;
     });
   }
 
-  async countOneTimePreKeys(deviceId: string): Promise<number> {
-    return countOneTimePreKeys(this.db, deviceId);
+  async countPreKeys(deviceId: string): Promise<PreKeyCounts> {
+    return countPreKeys(this.db, deviceId);
   }
 
   async takeBundles(accountId: string, deviceIds: readonly string[] | null = null): Promise<BundleRow[]> {
@@ -298,8 +312,10 @@ export class KyselyStore implements Store {
         // A bundle needs both signed prekeys; a device still missing one is left out.
         if (signedPreKey === null || pqPreKey === null) continue;
         const oneTimePreKey = await this.takeOneTimePreKey(trx, row.device_id);
-        const remainingOneTimePreKeys = await countOneTimePreKeys(trx, row.device_id);
-        bundles.push({ device: toDeviceRow(row), signedPreKey, pqPreKey, oneTimePreKey, remainingOneTimePreKeys });
+        // A one-time ML-KEM prekey when one is left; the last-resort one otherwise (PQXDH section 2.3).
+        const pqOneTimePreKey = await this.takePqOneTimePreKey(trx, row.device_id);
+        const remaining = await countPreKeys(trx, row.device_id);
+        bundles.push({ device: toDeviceRow(row), signedPreKey, pqPreKey: pqOneTimePreKey ?? pqPreKey, oneTimePreKey, remaining });
       }
       return bundles;
     });
@@ -324,6 +340,25 @@ export class KyselyStore implements Store {
       .returning(['prekey_id', 'public_key'])
       .executeTakeFirst();
     return taken === undefined ? null : { id: int(taken.prekey_id), publicKey: bytes(taken.public_key) };
+  }
+
+  /** Deletes and returns the device's lowest-id one-time ML-KEM prekey, or `null` (as takeOneTimePreKey). */
+  private async takePqOneTimePreKey(trx: Transaction<Database>, deviceId: string): Promise<SignedPreKeyRow | null> {
+    const taken = await trx
+      .deleteFrom('pq_one_time_prekeys')
+      .where('device_id', '=', deviceId)
+      .where('prekey_id', '=', (eb) =>
+        eb
+          .selectFrom('pq_one_time_prekeys as lowest')
+          .select('lowest.prekey_id')
+          .where('lowest.device_id', '=', deviceId)
+          .orderBy('lowest.prekey_id')
+          .limit(1)
+          .$if(this.locks, (qb) => qb.forUpdate().skipLocked()),
+      )
+      .returning(['prekey_id', 'public_key', 'signature'])
+      .executeTakeFirst();
+    return taken === undefined ? null : { id: int(taken.prekey_id), publicKey: bytes(taken.public_key), signature: bytes(taken.signature) };
   }
 
   async createPendingLink(link: PendingLinkRow): Promise<void> {
@@ -387,7 +422,7 @@ export class KyselyStore implements Store {
       const accountIds = [...new Set([input.senderAccountId, input.recipientAccountId])];
       const accounts = await trx
         .selectFrom('accounts')
-        .select('account_id')
+        .select(['account_id', 'list_expires_at'])
         .where('account_id', 'in', accountIds)
         .orderBy('account_id')
         .$if(this.locks, (qb) => qb.forShare())
@@ -395,14 +430,18 @@ export class KyselyStore implements Store {
       if (!accounts.some((account) => account.account_id === input.recipientAccountId)) abort(devicesChanged);
       const devices = await trx
         .selectFrom('devices')
-        .select(['device_id', 'account_id'])
+        .select(['device_id', 'account_id', 'kind', 'attestation'])
         .where('account_id', 'in', accountIds)
         .orderBy('device_id')
         .$if(this.locks, (qb) => qb.forUpdate())
         .execute();
       // A sender device removed while its send was in flight may no longer send.
       const senderKnown = devices.some((d) => d.device_id === input.senderDeviceId && d.account_id === input.senderAccountId);
-      const expected = new Set(devices.map((d) => d.device_id).filter((id) => id !== input.senderDeviceId));
+      // Current: attested, and of an account whose list has expired only the primary, as the
+      // clients see it (SPEC DEVICES-2, DEVLIST-3).
+      const expired = new Set(accounts.filter((account) => int(account.list_expires_at) <= input.now).map((account) => account.account_id));
+      const current = devices.filter((d) => d.attestation !== null && (!expired.has(d.account_id) || d.kind === DeviceKinds.Primary));
+      const expected = new Set(current.map((d) => d.device_id).filter((id) => id !== input.senderDeviceId));
       const given = new Set(input.envelopes.map((envelope) => envelope.deviceId));
       const exact = given.size === input.envelopes.length && given.size === expected.size && [...given].every((id) => expected.has(id));
       if (!senderKnown || !exact) abort(devicesChanged);
@@ -736,7 +775,12 @@ function securityChanges(patch: SecurityPatch): Updateable<AccountSecurityTable>
 async function replaceList(db: Executor, accountId: string, update: ListUpdate): Promise<boolean> {
   const result = await db
     .updateTable('accounts')
-    .set({ list_body: update.newList.body, list_signature: update.newList.signature, list_version: update.expectedVersion + 1 })
+    .set({
+      list_body: update.newList.body,
+      list_signature: update.newList.signature,
+      list_version: update.expectedVersion + 1,
+      list_expires_at: update.expiresAt,
+    })
     .where('account_id', '=', accountId)
     .where('list_version', '=', update.expectedVersion)
     .executeTakeFirst();
@@ -764,6 +808,7 @@ async function insertDevice(trx: Transaction<Database>, device: DeviceRow): Prom
       user_agent: device.userAgent,
       network: device.network,
       disconnected_at: device.disconnectedAt,
+      attestation: device.attestation,
     })
     .onConflict((oc) => oc.column('device_id').doNothing())
     .returning('device_id')
@@ -804,15 +849,28 @@ async function storePreKeys(trx: Transaction<Database>, deviceId: string, upload
       .onConflict((oc) => oc.columns(['device_id', 'prekey_id']).doUpdateSet((eb) => ({ public_key: eb.ref('excluded.public_key') })))
       .execute();
   }
+  const pqOneTime = [...new Map(upload.pqOneTimePreKeys.map((key) => [key.id, key])).values()];
+  // Fewer rows per statement: each carries 1,184 bytes of key.
+  for (const chunk of chunks(pqOneTime, CHUNK / 5)) {
+    await trx
+      .insertInto('pq_one_time_prekeys')
+      .values(chunk.map((key) => ({ device_id: deviceId, prekey_id: key.id, public_key: key.publicKey, signature: key.signature })))
+      .onConflict((oc) =>
+        oc.columns(['device_id', 'prekey_id']).doUpdateSet((eb) => ({ public_key: eb.ref('excluded.public_key'), signature: eb.ref('excluded.signature') })),
+      )
+      .execute();
+  }
 }
 
-async function countOneTimePreKeys(db: Executor, deviceId: string): Promise<number> {
-  const row = await db
-    .selectFrom('one_time_prekeys')
-    .select((eb) => eb.fn.countAll<number | string | bigint>().as('n'))
-    .where('device_id', '=', deviceId)
-    .executeTakeFirstOrThrow();
-  return int(row.n);
+async function countPreKeys(db: Executor, deviceId: string): Promise<PreKeyCounts> {
+  const count = (table: 'one_time_prekeys' | 'pq_one_time_prekeys') =>
+    db
+      .selectFrom(table)
+      .select((eb) => eb.fn.countAll<number | string | bigint>().as('n'))
+      .where('device_id', '=', deviceId)
+      .executeTakeFirstOrThrow();
+  const [oneTime, pqOneTime] = [await count('one_time_prekeys'), await count('pq_one_time_prekeys')];
+  return { oneTime: int(oneTime.n), pqOneTime: int(pqOneTime.n) };
 }
 
 /** The account of each of these devices that still exists. */

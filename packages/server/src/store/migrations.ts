@@ -6,6 +6,7 @@
  * A migration, once released, never changes: a new change is a new entry in `MIGRATIONS`.
  * @module
  */
+import { decodeVerifiedDeviceListBody } from '@pairwise/crypto/device-list';
 import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import { DialectKind } from './database.js';
 import type { StoreLogger } from './store-logger.js';
@@ -212,14 +213,49 @@ function securityAndTemporarySessions(kind: DialectKind): Migration {
   };
 }
 
+/**
+ * Protocol version 2 (ADR 0012): device attestations, the current list's expiry, and one-time
+ * ML-KEM prekeys.
+ *
+ * Existing devices have no attestation: they make one at their next connection, and until then
+ * they receive nothing (no contact would trust them anyway). The expiry of each stored list is
+ * read from its body, which the server verified when it stored it.
+ */
+function attestationsAndPqPreKeys(kind: DialectKind): Migration {
+  const bytes = kind === DialectKind.Postgres ? 'bytea' : 'blob';
+  return {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema.alterTable('devices').addColumn('attestation', bytes).execute();
+      await db.schema.alterTable('accounts').addColumn('list_expires_at', 'bigint', (col) => col.notNull().defaultTo(0)).execute();
+      const lists = await sql<{ account_id: string; list_body: Uint8Array }>`select account_id, list_body from accounts`.execute(db);
+      for (const row of lists.rows) {
+        // A body that does not decode cannot be a list this server stored; 0 makes it expired.
+        const expiresAt = decodeVerifiedDeviceListBody(new Uint8Array(row.list_body))?.expiresAt ?? 0;
+        await sql`update accounts set list_expires_at = ${expiresAt} where account_id = ${row.account_id}`.execute(db);
+      }
+      await db.schema
+        .createTable('pq_one_time_prekeys')
+        .addColumn('device_id', 'text', (col) => col.notNull().references('devices.device_id').onDelete('cascade'))
+        .addColumn('prekey_id', 'bigint', (col) => col.notNull())
+        .addColumn('public_key', bytes, (col) => col.notNull())
+        .addColumn('signature', bytes, (col) => col.notNull())
+        .addPrimaryKeyConstraint('pq_one_time_prekeys_pk', ['device_id', 'prekey_id'])
+        .execute();
+    },
+  };
+}
+
 /** The name of the first migration, the schema before issue 5 (tests build old databases with it). */
 export const INITIAL_MIGRATION = '0001_initial';
+/** The schema of issue 5, before protocol version 2 (tests build old databases with it). */
+export const SECURITY_MIGRATION = '0002_security_and_temporary_sessions';
 
 /** The migrations for a dialect, by name; names sort in the order they apply. */
 export function migrations(kind: DialectKind): Record<string, Migration> {
   return {
     [INITIAL_MIGRATION]: initialSchema(kind),
-    '0002_security_and_temporary_sessions': securityAndTemporarySessions(kind),
+    [SECURITY_MIGRATION]: securityAndTemporarySessions(kind),
+    '0003_attestations_and_pq_prekeys': attestationsAndPqPreKeys(kind),
   };
 }
 

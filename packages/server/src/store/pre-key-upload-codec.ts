@@ -18,6 +18,8 @@ interface EncodedUpload {
   signedPreKey: EncodedSignedPreKey | null;
   pqPreKey: EncodedSignedPreKey | null;
   oneTimePreKeys: { id: number; publicKey: string }[];
+  /** Absent in links stored before one-time ML-KEM prekeys existed (they live 60 s at most). */
+  pqOneTimePreKeys?: EncodedSignedPreKey[];
 }
 
 const toBase64 = (value: Uint8Array): string => Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64');
@@ -53,6 +55,7 @@ export function encodePreKeyUpload(upload: PreKeyUploadRow): string {
     signedPreKey: encodeSigned(upload.signedPreKey),
     pqPreKey: encodeSigned(upload.pqPreKey),
     oneTimePreKeys: upload.oneTimePreKeys.map((key) => ({ id: key.id, publicKey: toBase64(key.publicKey) })),
+    pqOneTimePreKeys: upload.pqOneTimePreKeys.map((key) => encodeSigned(key)!),
   };
   return JSON.stringify(encoded);
 }
@@ -67,5 +70,12 @@ export function decodePreKeyUpload(stored: string): PreKeyUploadRow {
     if (!isRecord(key)) throw new CorruptRowError('pending link prekeys: one-time prekey expected');
     return { id: id(key.id), publicKey: fromBase64(key.publicKey) };
   });
-  return { signedPreKey: decodeSigned(value.signedPreKey), pqPreKey: decodeSigned(value.pqPreKey), oneTimePreKeys };
+  const pqOneTime = value.pqOneTimePreKeys ?? [];
+  if (!Array.isArray(pqOneTime)) throw new CorruptRowError('pending link prekeys: one-time ML-KEM prekeys expected');
+  const pqOneTimePreKeys = (pqOneTime as unknown[]).map((key): SignedPreKeyRow => {
+    const decoded = decodeSigned(key);
+    if (decoded === null) throw new CorruptRowError('pending link prekeys: one-time ML-KEM prekey expected');
+    return decoded;
+  });
+  return { signedPreKey: decodeSigned(value.signedPreKey), pqPreKey: decodeSigned(value.pqPreKey), oneTimePreKeys, pqOneTimePreKeys };
 }

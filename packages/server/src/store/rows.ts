@@ -88,6 +88,7 @@ export function toAccountRow(row: Selectable<AccountsTable>): AccountRow {
     identityKey: bytes(row.identity_key),
     deviceList: { body: bytes(row.list_body), signature: bytes(row.list_signature) },
     deviceListVersion: int(row.list_version),
+    deviceListExpiresAt: int(row.list_expires_at),
     createdAt: int(row.created_at),
   };
 }
@@ -107,6 +108,7 @@ export function toDeviceRow(row: Selectable<DevicesTable>): DeviceRow {
     userAgent: row.user_agent,
     network: row.network,
     disconnectedAt: row.disconnected_at === null ? null : int(row.disconnected_at),
+    attestation: row.attestation === null ? null : bytes(row.attestation),
   };
 }
 

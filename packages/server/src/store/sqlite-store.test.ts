@@ -42,6 +42,7 @@ describe('SQLite store', () => {
     identityKey: new Uint8Array(32).fill(1),
     deviceList: { body: new Uint8Array([1, 2, 3]), signature: new Uint8Array(64).fill(2) },
     deviceListVersion: 1,
+    deviceListExpiresAt: 1_800_000_000_000,
     createdAt: 1_700_000_000_000,
   };
   const device = {
@@ -57,6 +58,7 @@ describe('SQLite store', () => {
     userAgent: '',
     network: '',
     disconnectedAt: null,
+    attestation: new Uint8Array(64).fill(5),
   };
 
   it('creates the data directory and keeps data across a reopen', async () => {
@@ -65,7 +67,7 @@ describe('SQLite store', () => {
     const logger = { info: (_: object, message: string) => logged.push(message), warn: () => {}, error: () => {} };
     const first = await openStore({ databaseUrl: null, dataDir, logger });
     expect(first.kind).toBe('sqlite');
-    expect(await first.createAccount({ account, device, preKeys: { signedPreKey: null, pqPreKey: null, oneTimePreKeys: [] } })).toBe('created');
+    expect(await first.createAccount({ account, device, preKeys: { signedPreKey: null, pqPreKey: null, oneTimePreKeys: [], pqOneTimePreKeys: [] } })).toBe('created');
     await first.close();
     expect((await stat(join(dataDir, SQLITE_FILE_NAME))).isFile()).toBe(true);
     expect(logged).toContain('store migration applied');
@@ -130,7 +132,7 @@ describe('SQLite store', () => {
 
   it('runs in memory when asked to', async () => {
     const store = await openStore({ databaseUrl: null, dataDir: ':memory:' });
-    expect(await store.createAccount({ account, device, preKeys: { signedPreKey: null, pqPreKey: null, oneTimePreKeys: [] } })).toBe('created');
+    expect(await store.createAccount({ account, device, preKeys: { signedPreKey: null, pqPreKey: null, oneTimePreKeys: [], pqOneTimePreKeys: [] } })).toBe('created');
     expect(await store.listDevices('alice')).toHaveLength(1);
     await store.close();
   });

@@ -6,6 +6,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { DAY_MS, DEFAULT_INACTIVE_DAYS, DEFAULT_PHONE_UNUSED_DAYS, PHONE_UNUSED_WARNING_DAYS, SECURITY_LOG_MAX_EVENTS } from '@pairwise/protocol/limits';
+import { signDeviceList } from '@pairwise/crypto/device-list';
+import { generateAccountIdentity, generateDeviceIdentity, publicIdentity } from '@pairwise/crypto/keys';
 import { sql, type Kysely } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { encodePreKeyUpload } from './pre-key-upload-codec.js';
@@ -37,12 +39,17 @@ const list = (): SignedBodyRow => ({ body: random(100), signature: random(64) })
 const signedPreKey = (id: number): SignedPreKeyRow => ({ id, publicKey: random(32), signature: random(64) });
 const pqPreKey = (id: number): SignedPreKeyRow => ({ id, publicKey: random(1184), signature: random(64) });
 const oneTimePreKeys = (ids: readonly number[]): OneTimePreKeyRow[] => ids.map((id) => ({ id, publicKey: random(32) }));
+/** A list expiry far beyond the tests' clock: only the tests of expired lists use another. */
+const FAR = T0 + 365 * DAY;
+/** The handlers' limits on one-time prekeys per device. */
+const LIMITS = { oneTime: 200, pqOneTime: 100 };
 
 function upload(oneTimeIds: readonly number[], signedId: number | null = 1): PreKeyUploadRow {
   return {
     signedPreKey: signedId === null ? null : signedPreKey(signedId),
     pqPreKey: signedId === null ? null : pqPreKey(signedId),
     oneTimePreKeys: oneTimePreKeys(oneTimeIds),
+    pqOneTimePreKeys: [],
   };
 }
 
@@ -60,11 +67,13 @@ function deviceRow(accountId: string, kind: DeviceKind, linkedAt = T0, temporary
     userAgent: kind === 'primary' ? '' : 'Mozilla/5.0 (X11; Linux x86_64)',
     network: '192.0.2.0/24',
     disconnectedAt: null,
+    // A primary attests with its registration; a companion right after it is linked (linkNew below).
+    attestation: kind === 'primary' ? random(64) : null,
   };
 }
 
 function accountRow(accountId: string, version = 1): AccountRow {
-  return { accountId, identityKey: random(32), deviceList: list(), deviceListVersion: version, createdAt: T0 };
+  return { accountId, identityKey: random(32), deviceList: list(), deviceListVersion: version, deviceListExpiresAt: FAR, createdAt: T0 };
 }
 
 function pendingLink(device: DeviceRow, expiresAt = T0 + MINUTE, oneTimeIds: readonly number[] = [1, 2]): PendingLinkRow {
@@ -136,10 +145,14 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
         accountId,
         expectedListVersion: account.deviceListVersion,
         newList,
+        newListExpiresAt: FAR,
         maxCompanions,
         device,
       });
-      return { device, link, newList, result };
+      // As the companion does once it has opened the link bundle (SPEC ATTEST-1).
+      const attestation = random(64);
+      if (result === 'linked') expect(await store.setAttestation(device.deviceId, attestation)).toBe(true);
+      return { device: result === 'linked' ? { ...device, attestation } : device, link, newList, result };
     }
 
     function message(sender: DeviceRow, recipientAccountId: string, deviceIds: readonly string[], now = T0, clientMessageId = random(16)): EnqueueInput {
@@ -162,7 +175,7 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
       const { account, primary } = await register('alice', [5]);
       expect(await store.getAccount('alice')).toEqual(account);
       expect(await store.getDevice(primary.deviceId)).toEqual(primary);
-      expect(await store.countOneTimePreKeys(primary.deviceId)).toBe(1);
+      expect((await store.countPreKeys(primary.deviceId)).oneTime).toBe(1);
       expect(await store.getAccount('nobody')).toBeNull();
       expect(await store.getDevice(newDeviceId())).toBeNull();
       expect(['sqlite', 'postgres']).toContain(store.kind);
@@ -179,7 +192,7 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
       expect(await store.createAccount({ account: bob, device: stolen, preKeys: upload([1]) })).toBe('device-id-taken');
       expect(await store.getAccount('bob')).toBeNull();
       expect((await store.getDevice(primary.deviceId))!.accountId).toBe('alice');
-      expect(await store.countOneTimePreKeys(primary.deviceId)).toBe(3);
+      expect((await store.countPreKeys(primary.deviceId)).oneTime).toBe(3);
     });
 
     it('[SSTORE-3] listDevices gives the primary first, then companions by linkedAt', async () => {
@@ -215,7 +228,7 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
       const account = (await store.getAccount('alice'))!;
       expect(account.deviceListVersion).toBe(2);
       expect(account.deviceList).toEqual(newList);
-      expect(await store.countOneTimePreKeys(device.deviceId)).toBe(2);
+      expect((await store.countPreKeys(device.deviceId)).oneTime).toBe(2);
       const bundle = (await store.takeBundles('alice')).find((b) => b.device.deviceId === device.deviceId)!;
       expect(bundle.signedPreKey).toEqual(link.preKeys.signedPreKey);
       expect(bundle.pqPreKey).toEqual(link.preKeys.pqPreKey);
@@ -228,6 +241,7 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
         accountId: 'alice',
         expectedListVersion: 2,
         newList: list(),
+        newListExpiresAt: FAR,
         maxCompanions: 4,
         device,
       });
@@ -240,7 +254,7 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
       const device = deviceRow('alice', 'companion');
       const link = pendingLink(device, T0 + MINUTE);
       await store.createPendingLink(link);
-      const input = { accountId: 'alice', expectedListVersion: 1, newList: list(), maxCompanions: 4, device };
+      const input = { accountId: 'alice', expectedListVersion: 1, newList: list(), newListExpiresAt: FAR, maxCompanions: 4, device };
       expect(await store.linkCompanion({ ...input, tokenHash: random(32), now: T0 })).toBe('token-invalid');
       expect(await store.linkCompanion({ ...input, tokenHash: link.tokenHash, now: T0 + MINUTE })).toBe('token-invalid');
       expect(await store.getDevice(device.deviceId)).toBeNull();
@@ -252,7 +266,7 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
       const device = deviceRow('alice', 'companion');
       const link = pendingLink(device, T0 + MINUTE);
       await store.createPendingLink(link);
-      const input = { tokenHash: link.tokenHash, now: T0, accountId: 'alice', newList: list(), maxCompanions: 4, device };
+      const input = { tokenHash: link.tokenHash, now: T0, accountId: 'alice', newList: list(), newListExpiresAt: FAR, maxCompanions: 4, device };
       expect(await store.linkCompanion({ ...input, expectedListVersion: 0 })).toBe('stale-list');
       expect(await store.getDevice(device.deviceId)).toBeNull();
       expect((await store.getAccount('alice'))!.deviceListVersion).toBe(1);
@@ -265,7 +279,7 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
       const attempts = [deviceRow('alice', 'companion'), deviceRow('alice', 'companion')].map(async (device) => {
         const link = pendingLink(device, T0 + MINUTE);
         await store.createPendingLink(link);
-        return { tokenHash: link.tokenHash, now: T0, accountId: 'alice', expectedListVersion: 1, newList: list(), maxCompanions: 4, device };
+        return { tokenHash: link.tokenHash, now: T0, accountId: 'alice', expectedListVersion: 1, newList: list(), newListExpiresAt: FAR, maxCompanions: 4, device };
       });
       const inputs = await Promise.all(attempts);
       const results = await Promise.all(inputs.map((input) => store.linkCompanion(input)));
@@ -296,6 +310,7 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
         accountId: 'alice',
         expectedListVersion: 1,
         newList: list(),
+        newListExpiresAt: FAR,
         maxCompanions: 4,
         device,
       });
@@ -313,9 +328,9 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
       expect(await inboxOf(companion.deviceId)).toHaveLength(1);
 
       const newList = list();
-      expect(await store.removeDevice(companion.deviceId, { expectedVersion: 2, newList })).toBe('removed');
+      expect(await store.removeDevice(companion.deviceId, { expectedVersion: 2, newList, expiresAt: FAR })).toBe('removed');
       expect(await store.getDevice(companion.deviceId)).toBeNull();
-      expect(await store.countOneTimePreKeys(companion.deviceId)).toBe(0);
+      expect((await store.countPreKeys(companion.deviceId)).oneTime).toBe(0);
       expect(await inboxOf(companion.deviceId)).toEqual([]);
       expect(await inboxOf(alice.primary.deviceId)).toHaveLength(1);
       expect((await store.takeBundles('alice')).map((b) => b.device.deviceId)).toEqual([alice.primary.deviceId]);
@@ -337,21 +352,21 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
     it('[SSTORE-11] removeDevice with a stale list version changes nothing', async () => {
       await register('alice');
       const { device } = await linkNew('alice');
-      expect(await store.removeDevice(device.deviceId, { expectedVersion: 1, newList: list() })).toBe('stale-list');
+      expect(await store.removeDevice(device.deviceId, { expectedVersion: 1, newList: list(), expiresAt: FAR })).toBe('stale-list');
       expect(await store.getDevice(device.deviceId)).not.toBeNull();
-      expect(await store.countOneTimePreKeys(device.deviceId)).toBe(2);
+      expect((await store.countPreKeys(device.deviceId)).oneTime).toBe(2);
       expect((await store.getAccount('alice'))!.deviceListVersion).toBe(2);
     });
 
     it('[SSTORE-12] replaceDeviceList replaces only the version it was built on', async () => {
       await register('alice');
       const newList = list();
-      expect(await store.replaceDeviceList('alice', { expectedVersion: 1, newList })).toBe(true);
-      expect(await store.replaceDeviceList('alice', { expectedVersion: 1, newList: list() })).toBe(false);
+      expect(await store.replaceDeviceList('alice', { expectedVersion: 1, newList, expiresAt: FAR })).toBe(true);
+      expect(await store.replaceDeviceList('alice', { expectedVersion: 1, newList: list(), expiresAt: FAR })).toBe(false);
       const account = (await store.getAccount('alice'))!;
       expect(account.deviceListVersion).toBe(2);
       expect(account.deviceList).toEqual(newList);
-      expect(await store.replaceDeviceList('nobody', { expectedVersion: 1, newList })).toBe(false);
+      expect(await store.replaceDeviceList('nobody', { expectedVersion: 1, newList, expiresAt: FAR })).toBe(false);
     });
 
     it('[SSTORE-13] touchDevice records activity rounded down to the minute', async () => {
@@ -366,19 +381,19 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
     it('[SSTORE-14] addPreKeys replaces signed prekeys, adds one-time prekeys and counts them', async () => {
       const { primary } = await register('alice', [1, 2]);
       const next = upload([3, 4, 5], 2);
-      expect(await store.addPreKeys(primary.deviceId, next)).toBe(5);
-      expect(await store.countOneTimePreKeys(primary.deviceId)).toBe(5);
+      expect(await store.addPreKeys(primary.deviceId, next, LIMITS)).toEqual({ oneTime: 5, pqOneTime: 0 });
+      expect((await store.countPreKeys(primary.deviceId)).oneTime).toBe(5);
       const [bundle] = await store.takeBundles('alice');
       expect(bundle!.signedPreKey).toEqual(next.signedPreKey);
       expect(bundle!.pqPreKey).toEqual(next.pqPreKey);
 
       // Only the ML-KEM prekey: the X25519 one stays.
-      const pqOnly: PreKeyUploadRow = { signedPreKey: null, pqPreKey: pqPreKey(3), oneTimePreKeys: [] };
-      expect(await store.addPreKeys(primary.deviceId, pqOnly)).toBe(4);
+      const pqOnly: PreKeyUploadRow = { signedPreKey: null, pqPreKey: pqPreKey(3), oneTimePreKeys: [], pqOneTimePreKeys: [] };
+      expect(await store.addPreKeys(primary.deviceId, pqOnly, LIMITS)).toEqual({ oneTime: 4, pqOneTime: 0 });
       const [after] = await store.takeBundles('alice');
       expect(after!.signedPreKey).toEqual(next.signedPreKey);
       expect(after!.pqPreKey).toEqual(pqOnly.pqPreKey);
-      expect(await store.countOneTimePreKeys(newDeviceId())).toBe(0);
+      expect(await store.countPreKeys(newDeviceId())).toEqual({ oneTime: 0, pqOneTime: 0 });
     });
 
     it('[SSTORE-15] takeBundles gives one bundle per device with signed prekeys, each taking its lowest one-time prekey once', async () => {
@@ -389,13 +404,13 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
       expect(first.map((b) => b.device.deviceId)).toEqual([alice.primary.deviceId, companion.deviceId]);
       expect(first[0]!.device).toEqual(alice.primary);
       expect(first[0]!.oneTimePreKey).toEqual(alice.preKeys.oneTimePreKeys[1]);
-      expect(first[0]!.remainingOneTimePreKeys).toBe(1);
+      expect(first[0]!.remaining.oneTime).toBe(1);
       const second = await store.takeBundles('alice');
       expect(second[0]!.oneTimePreKey!.id).toBe(9);
-      expect(second[0]!.remainingOneTimePreKeys).toBe(0);
+      expect(second[0]!.remaining.oneTime).toBe(0);
       const third = await store.takeBundles('alice');
       expect(third[0]!.oneTimePreKey).toBeNull();
-      expect(third[0]!.remainingOneTimePreKeys).toBe(0);
+      expect(third[0]!.remaining.oneTime).toBe(0);
       expect(third[0]!.signedPreKey).toEqual(alice.preKeys.signedPreKey);
       expect(await store.takeBundles('nobody')).toEqual([]);
     });
@@ -406,8 +421,8 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
       const { device: companion } = await linkNew('alice');
       const named = await store.takeBundles('alice', [companion.deviceId, bob.primary.deviceId, newDeviceId()]);
       expect(named.map((b) => b.device.deviceId)).toEqual([companion.deviceId]);
-      expect(await store.countOneTimePreKeys(alice.primary.deviceId)).toBe(2);
-      expect(await store.countOneTimePreKeys(bob.primary.deviceId)).toBe(3);
+      expect((await store.countPreKeys(alice.primary.deviceId)).oneTime).toBe(2);
+      expect((await store.countPreKeys(bob.primary.deviceId)).oneTime).toBe(3);
       expect(await store.takeBundles('alice', [])).toEqual([]);
       expect((await store.takeBundles('alice', null)).map((b) => b.device.deviceId)).toEqual([alice.primary.deviceId, companion.deviceId]);
     });
@@ -417,7 +432,7 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
       const primary = deviceRow('carol', 'primary');
       expect(await store.createAccount({ account, device: primary, preKeys: upload([1], null) })).toBe('created');
       expect(await store.takeBundles('carol')).toEqual([]);
-      expect(await store.countOneTimePreKeys(primary.deviceId)).toBe(1);
+      expect((await store.countPreKeys(primary.deviceId)).oneTime).toBe(1);
     });
 
     it('[SSTORE-16] concurrent takeBundles never hand out the same one-time prekey', async () => {
@@ -427,7 +442,7 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
       const taken = bundles.map((b) => b[0]!.oneTimePreKey?.id);
       expect(taken.every((id) => id !== undefined)).toBe(true);
       expect(new Set(taken).size).toBe(10);
-      expect(await store.countOneTimePreKeys(primary.deviceId)).toBe(10);
+      expect((await store.countPreKeys(primary.deviceId)).oneTime).toBe(10);
     });
 
     it('[SSTORE-17] an accepted send stores one row per envelope, in seq order per device', async () => {
@@ -673,7 +688,7 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
       const device = deviceRow('alice', 'companion', T0, true);
       const link = { ...pendingLink(device), temporary: false };
       await store.createPendingLink(link);
-      const input = { tokenHash: link.tokenHash, now: T0, accountId: 'alice', expectedListVersion: 1, newList: list(), maxCompanions: 4 };
+      const input = { tokenHash: link.tokenHash, now: T0, accountId: 'alice', expectedListVersion: 1, newList: list(), newListExpiresAt: FAR, maxCompanions: 4 };
       await expect(store.linkCompanion({ ...input, device })).rejects.toThrow(TypeError);
       expect(await store.getDevice(device.deviceId)).toBeNull();
       expect(await store.getPendingLink(link.tokenHash, T0)).not.toBeNull();
@@ -948,6 +963,111 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
       expect(await store.updateSecurity('pastWarning', { phoneUnusedDays: 0 })).toBe(true);
       expect((await store.listUnusedPrimaries(now, 'warn')).map((d) => d.deviceId)).not.toContain(primaries.pastWarning);
     });
+
+    it('[SSTORE-40] a device reads back with its attestation; setAttestation sets it and is false for an unknown device', async () => {
+      const { primary } = await register('alice');
+      expect((await store.getDevice(primary.deviceId))!.attestation).toEqual(primary.attestation);
+      const device = deviceRow('alice', 'companion');
+      const link = pendingLink(device);
+      await store.createPendingLink(link);
+      const linked = await store.linkCompanion({ tokenHash: link.tokenHash, now: T0, accountId: 'alice', expectedListVersion: 1, newList: list(), newListExpiresAt: FAR, maxCompanions: 4, device });
+      expect(linked).toBe('linked');
+      expect((await store.getDevice(device.deviceId))!.attestation).toBeNull();
+      const attestation = random(64);
+      expect(await store.setAttestation(device.deviceId, attestation)).toBe(true);
+      expectPlainBytes((await store.getDevice(device.deviceId))!.attestation!, attestation);
+      expect(await store.setAttestation(newDeviceId(), random(64))).toBe(false);
+    });
+
+    it('[SSTORE-41] a send covers only attested devices: a companion that has not attested is neither needed nor allowed', async () => {
+      const alice = await register('alice');
+      const bob = await register('bob');
+      const device = deviceRow('bob', 'companion');
+      const link = pendingLink(device);
+      await store.createPendingLink(link);
+      await store.linkCompanion({ tokenHash: link.tokenHash, now: T0, accountId: 'bob', expectedListVersion: 1, newList: list(), newListExpiresAt: FAR, maxCompanions: 4, device });
+      expect((await store.enqueue(message(alice.primary, 'bob', [bob.primary.deviceId, device.deviceId]))).status).toBe('devices-changed');
+      expect(await inboxOf(device.deviceId)).toEqual([]);
+      expect((await store.enqueue(message(alice.primary, 'bob', [bob.primary.deviceId]))).status).toBe('accepted');
+      await store.setAttestation(device.deviceId, random(64));
+      expect((await store.enqueue(message(alice.primary, 'bob', [bob.primary.deviceId]))).status).toBe('devices-changed');
+      expect((await store.enqueue(message(alice.primary, 'bob', [bob.primary.deviceId, device.deviceId]))).status).toBe('accepted');
+    });
+
+    it('[SSTORE-41] past an account list\'s expiry only its primary is current, for the recipient and the sender alike', async () => {
+      const alice = await register('alice');
+      const bob = await register('bob');
+      const { device: bobLaptop } = await linkNew('bob');
+      const { device: aliceLaptop } = await linkNew('alice');
+      const bobAccount = (await store.getAccount('bob'))!;
+      const soon = T0 + DAY;
+      expect(await store.replaceDeviceList('bob', { expectedVersion: bobAccount.deviceListVersion, newList: list(), expiresAt: soon })).toBe(true);
+      expect((await store.getAccount('bob'))!.deviceListExpiresAt).toBe(soon);
+      const everyone = [bob.primary.deviceId, bobLaptop.deviceId, aliceLaptop.deviceId];
+      expect((await store.enqueue(message(alice.primary, 'bob', everyone, soon - 1))).status).toBe('accepted');
+      // From the expiry on, Bob's laptop is no longer current (Alice's laptop still is).
+      expect((await store.enqueue(message(alice.primary, 'bob', everyone, soon))).status).toBe('devices-changed');
+      expect((await store.enqueue(message(alice.primary, 'bob', [bob.primary.deviceId, aliceLaptop.deviceId], soon))).status).toBe('accepted');
+      // Bob's own sends no longer copy to his laptop either.
+      expect((await store.enqueue(message(bob.primary, 'alice', [alice.primary.deviceId, aliceLaptop.deviceId, bobLaptop.deviceId], soon))).status).toBe(
+        'devices-changed',
+      );
+      expect((await store.enqueue(message(bob.primary, 'alice', [alice.primary.deviceId, aliceLaptop.deviceId], soon))).status).toBe('accepted');
+    });
+
+    it('[SSTORE-42] the list expiry is stored with every list: at creation, link, removal and replacement', async () => {
+      const { account } = await register('alice');
+      expect((await store.getAccount('alice'))!.deviceListExpiresAt).toBe(account.deviceListExpiresAt);
+      const device = deviceRow('alice', 'companion');
+      const link = pendingLink(device);
+      await store.createPendingLink(link);
+      await store.linkCompanion({ tokenHash: link.tokenHash, now: T0, accountId: 'alice', expectedListVersion: 1, newList: list(), newListExpiresAt: T0 + 7, maxCompanions: 4, device });
+      expect((await store.getAccount('alice'))!.deviceListExpiresAt).toBe(T0 + 7);
+      expect(await store.removeDevice(device.deviceId, { expectedVersion: 2, newList: list(), expiresAt: T0 + 8 })).toBe('removed');
+      expect((await store.getAccount('alice'))!.deviceListExpiresAt).toBe(T0 + 8);
+      expect(await store.replaceDeviceList('alice', { expectedVersion: 3, newList: list(), expiresAt: T0 + 9 })).toBe(true);
+      expect((await store.getAccount('alice'))!.deviceListExpiresAt).toBe(T0 + 9);
+    });
+
+    it('[SSTORE-43] one-time ML-KEM prekeys are handed out once, lowest first, then the last-resort one', async () => {
+      const { primary, preKeys } = await register('alice', [1, 2, 3, 4]);
+      const pqOneTime = [pqPreKey(12), pqPreKey(11)];
+      expect(await store.addPreKeys(primary.deviceId, { signedPreKey: null, pqPreKey: null, oneTimePreKeys: [], pqOneTimePreKeys: pqOneTime }, LIMITS)).toEqual({
+        oneTime: 4,
+        pqOneTime: 2,
+      });
+      const taken = [];
+      for (let i = 0; i < 3; i++) taken.push((await store.takeBundles('alice'))[0]!);
+      expect(taken.map((bundle) => bundle.pqPreKey)).toEqual([pqOneTime[1], pqOneTime[0], preKeys.pqPreKey]);
+      expect(taken.map((bundle) => bundle.remaining)).toEqual([
+        { oneTime: 3, pqOneTime: 1 },
+        { oneTime: 2, pqOneTime: 0 },
+        { oneTime: 1, pqOneTime: 0 },
+      ]);
+      expect(await store.countPreKeys(primary.deviceId)).toEqual({ oneTime: 1, pqOneTime: 0 });
+    });
+
+    it('[SSTORE-43] concurrent takeBundles never hand out the same one-time ML-KEM prekey', async () => {
+      const { primary } = await register('alice', []);
+      const pqOneTime = Array.from({ length: 12 }, (_, i) => pqPreKey(100 + i));
+      await store.addPreKeys(primary.deviceId, { signedPreKey: null, pqPreKey: null, oneTimePreKeys: [], pqOneTimePreKeys: pqOneTime }, LIMITS);
+      const bundles = await Promise.all(Array.from({ length: 10 }, () => store.takeBundles('alice')));
+      const ids = bundles.map((b) => b[0]!.pqPreKey.id);
+      expect(new Set(ids).size).toBe(10);
+      expect(ids.every((id) => id >= 100)).toBe(true);
+      expect((await store.countPreKeys(primary.deviceId)).pqOneTime).toBe(2);
+    });
+
+    it('[SSTORE-44] an upload that would pass a per-device limit stores nothing', async () => {
+      const { primary } = await register('alice', [1, 2]);
+      const tooMany: PreKeyUploadRow = { signedPreKey: signedPreKey(5), pqPreKey: null, oneTimePreKeys: oneTimePreKeys([3, 4, 5]), pqOneTimePreKeys: [] };
+      expect(await store.addPreKeys(primary.deviceId, tooMany, { oneTime: 4, pqOneTime: 100 })).toBe('too-many');
+      expect(await store.countPreKeys(primary.deviceId)).toEqual({ oneTime: 2, pqOneTime: 0 });
+      expect((await store.takeBundles('alice'))[0]!.signedPreKey.id).toBe(1);
+      const pq: PreKeyUploadRow = { signedPreKey: null, pqPreKey: null, oneTimePreKeys: [], pqOneTimePreKeys: [pqPreKey(20), pqPreKey(21)] };
+      expect(await store.addPreKeys(primary.deviceId, pq, { oneTime: 200, pqOneTime: 1 })).toBe('too-many');
+      expect(await store.addPreKeys(primary.deviceId, pq, { oneTime: 200, pqOneTime: 2 })).toEqual({ oneTime: 1, pqOneTime: 2 });
+    });
   });
 
   describe(`Store contract (${name}), migrated from the previous schema`, () => {
@@ -993,6 +1113,37 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
         expect(await store.listSecurityEvents('alice', 10)).toHaveLength(1);
         await store.markTemporaryDevicesDisconnected(T0);
         expect(await store.listGoneTemporaryDevices(T0 + DAY)).toEqual([]);
+      } finally {
+        await store.close();
+      }
+    });
+
+    it('[SSTORE-38] a database of the schema before protocol version 2 opens with each list\'s expiry read from its body and no attestations', async () => {
+      const account = await generateAccountIdentity();
+      const device = await generateDeviceIdentity();
+      const primaryId = newDeviceId();
+      const signed = await signDeviceList(account.privateKey, {
+        accountId: 'alice',
+        version: 3,
+        issuedAt: T0,
+        expiresAt: T0 + 100 * DAY,
+        devices: [{ deviceId: primaryId, kind: 'primary', identity: publicIdentity(device), linkedAt: T0 }],
+      });
+      const store = await openFromPrevious(async (db) => {
+        await sql`insert into accounts (account_id, identity_key, list_body, list_signature, list_version, created_at)
+          values ('alice', ${account.publicKey}, ${signed.body}, ${signed.signature}, 3, ${T0})`.execute(db);
+        await sql`insert into accounts (account_id, identity_key, list_body, list_signature, list_version, created_at)
+          values ('broken', ${random(32)}, ${random(10)}, ${random(64)}, 1, ${T0})`.execute(db);
+        await sql`insert into devices (device_id, account_id, kind, signing_key, agreement_key, name, linked_at, last_active_at)
+          values (${primaryId}, 'alice', 'primary', ${device.signing.publicKey}, ${device.agreement.publicKey}, 'Old', ${T0}, ${T0})`.execute(db);
+      });
+      try {
+        expect((await store.getAccount('alice'))!.deviceListExpiresAt).toBe(T0 + 100 * DAY);
+        // A body that does not decode cannot be a list the server stored: it reads as expired.
+        expect((await store.getAccount('broken'))!.deviceListExpiresAt).toBe(0);
+        expect((await store.getDevice(primaryId))!.attestation).toBeNull();
+        expect(await store.countPreKeys(primaryId)).toEqual({ oneTime: 0, pqOneTime: 0 });
+        expect(await store.setAttestation(primaryId, random(64))).toBe(true);
       } finally {
         await store.close();
       }

@@ -23,6 +23,11 @@ export interface AccountRow {
   readonly identityKey: Uint8Array;
   readonly deviceList: SignedBodyRow;
   readonly deviceListVersion: number;
+  /**
+   * When the current list expires (its signed `expiresAt`). Past it, only the primary is current
+   * for messages to and from the account until the primary signs a fresh list (SPEC DEVLIST-3).
+   */
+  readonly deviceListExpiresAt: number;
   readonly createdAt: number;
 }
 
@@ -52,6 +57,12 @@ export interface DeviceRow {
    * a device that is not temporary).
    */
   readonly disconnectedAt: number | null;
+  /**
+   * The device's countersignature over its account (SPEC ATTEST-1), checked before it was stored;
+   * null until the device sends it (a companion does right after linking). A device without one
+   * is not among its account's current devices for messages.
+   */
+  readonly attestation: Uint8Array | null;
 }
 
 /** A signed prekey (X25519 or ML-KEM) as published. */
@@ -70,18 +81,36 @@ export interface OneTimePreKeyRow {
 /** Prekeys a device uploads. Signed ones replace the previous; one-time ones are added. */
 export interface PreKeyUploadRow {
   readonly signedPreKey: SignedPreKeyRow | null;
+  /** The last-resort ML-KEM prekey. */
   readonly pqPreKey: SignedPreKeyRow | null;
   readonly oneTimePreKeys: readonly OneTimePreKeyRow[];
+  /** One-time ML-KEM prekeys, each signed. */
+  readonly pqOneTimePreKeys: readonly SignedPreKeyRow[];
 }
 
-/** One device's bundle, with one one-time prekey taken (removed) if any was left. */
+/** How many one-time prekeys of each kind a device has on the server. */
+export interface PreKeyCounts {
+  readonly oneTime: number;
+  readonly pqOneTime: number;
+}
+
+/**
+ * One device's bundle: one one-time X25519 prekey taken (removed) if any was left, and one
+ * one-time ML-KEM prekey taken if any was left, else the last-resort ML-KEM prekey.
+ */
 export interface BundleRow {
   readonly device: DeviceRow;
   readonly signedPreKey: SignedPreKeyRow;
   readonly pqPreKey: SignedPreKeyRow;
   readonly oneTimePreKey: OneTimePreKeyRow | null;
-  /** One-time prekeys left for this device after this one was taken. */
-  readonly remainingOneTimePreKeys: number;
+  /** One-time prekeys of each kind left for this device after these were taken. */
+  readonly remaining: PreKeyCounts;
+}
+
+/** Most one-time prekeys of each kind a device may hold on the server (SPEC PREKEYS-1). */
+export interface PreKeyLimits {
+  readonly oneTime: number;
+  readonly pqOneTime: number;
 }
 
 /** A companion waiting to be linked: made when it asks for a link token. */
@@ -127,7 +156,11 @@ export interface InboxRow {
   readonly item: InboxItem;
 }
 
-/** A send, as the messaging handler hands it over. */
+/**
+ * A send, as the messaging handler hands it over. The envelopes must name exactly the current
+ * devices of both accounts other than the sender: registered and attested, and, for an account
+ * whose list has expired at `now`, only its primary (SPEC DEVICES-2, DEVLIST-3).
+ */
 export interface EnqueueInput {
   readonly senderAccountId: string;
   readonly senderDeviceId: string;
@@ -158,6 +191,8 @@ export interface LinkCompanionInput {
   /** The list version the primary built on; the new list has version + 1. */
   readonly expectedListVersion: number;
   readonly newList: SignedBodyRow;
+  /** The new list's signed `expiresAt`. */
+  readonly newListExpiresAt: number;
   readonly maxCompanions: number;
   /** The device to register (its keys and id are those of the pending link). */
   readonly device: DeviceRow;
@@ -178,6 +213,8 @@ export type LinkCompanionResult =
 export interface ListUpdate {
   readonly expectedVersion: number;
   readonly newList: SignedBodyRow;
+  /** The new list's signed `expiresAt`. */
+  readonly expiresAt: number;
 }
 
 /**
@@ -249,10 +286,15 @@ export interface Store {
   replaceDeviceList(accountId: string, update: ListUpdate): Promise<boolean>;
   /** Records activity; stored at minute resolution (rounded down). */
   touchDevice(deviceId: string, at: number): Promise<void>;
+  /** Stores a device's attestation (checked by the caller); false for an unknown device. */
+  setAttestation(deviceId: string, attestation: Uint8Array): Promise<boolean>;
 
-  /** Stores prekeys; returns how many one-time prekeys the device now has. */
-  addPreKeys(deviceId: string, upload: PreKeyUploadRow): Promise<number>;
-  countOneTimePreKeys(deviceId: string): Promise<number>;
+  /**
+   * Stores prekeys and returns how many one-time prekeys of each kind the device now has. An
+   * upload that would leave more than `limits` of either kind stores nothing ('too-many').
+   */
+  addPreKeys(deviceId: string, upload: PreKeyUploadRow, limits: PreKeyLimits): Promise<PreKeyCounts | 'too-many'>;
+  countPreKeys(deviceId: string): Promise<PreKeyCounts>;
   /**
    * One bundle per device of the account that has signed prekeys, each taking one one-time
    * prekey; only the devices named in `deviceIds` when it is not null.

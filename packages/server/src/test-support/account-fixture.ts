@@ -58,6 +58,7 @@ function device(kind: 'primary' | 'companion', now: number, signingKey: Uint8Arr
     userAgent: '',
     network: '',
     disconnectedAt: temporary ? now : null,
+    attestation: kind === 'primary' ? random(64) : null,
   };
 }
 
@@ -68,9 +69,9 @@ export async function accountFixture(options: AccountFixtureOptions = {}): Promi
   const now = clock.now();
   const temporary = options.temporary ?? false;
   const list = () => ({ body: random(100), signature: random(64) });
-  const preKeys = () => ({ signedPreKey: null, pqPreKey: null, oneTimePreKeys: [] });
+  const preKeys = () => ({ signedPreKey: null, pqPreKey: null, oneTimePreKeys: [], pqOneTimePreKeys: [] });
   const primary = device('primary', now, random(32), false);
-  const account = { accountId: 'alice', identityKey: random(32), deviceList: list(), deviceListVersion: 1, createdAt: now };
+  const account = { accountId: 'alice', identityKey: random(32), deviceList: list(), deviceListVersion: 1, deviceListExpiresAt: now + 365 * 86_400_000, createdAt: now };
   expect(await store.createAccount({ account, device: primary, preKeys: preKeys() })).toBe('created');
   const companion = device('companion', now, options.companionSigningKey ?? random(32), temporary);
   const tokenHash = random(32);
@@ -88,7 +89,7 @@ export async function accountFixture(options: AccountFixtureOptions = {}): Promi
     agreementKey,
     preKeys: preKeys(),
   });
-  const linked = await store.linkCompanion({ tokenHash, now, accountId: 'alice', expectedListVersion: 1, newList: list(), maxCompanions: 4, device: companion });
+  const linked = await store.linkCompanion({ tokenHash, now, accountId: 'alice', expectedListVersion: 1, newList: list(), newListExpiresAt: now + 365 * 86_400_000, maxCompanions: 4, device: companion });
   expect(linked).toBe('linked');
 
   const ids = { primary: primary.deviceId, companion: companion.deviceId };

@@ -180,7 +180,7 @@ export class Hub {
         return;
       case 'prekeys-low':
         for (const connection of this.connectionsOf(event.deviceId)) {
-          connection.push({ body: { case: 'preKeysLow', value: { remaining: event.remaining } } });
+          connection.push({ body: { case: 'preKeysLow', value: { remaining: event.remaining, pqRemaining: event.pqRemaining } } });
         }
         return;
       case 'security': {

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file pairwise/v1/content.proto.
  */
 export const file_pairwise_v1_content: GenFile = /*@__PURE__*/
-  fileDesc("ChlwYWlyd2lzZS92MS9jb250ZW50LnByb3RvEgtwYWlyd2lzZS52MSKmAQoHQ29udGVudBISCgptZXNzYWdlX2lkGAEgASgMEg8KB3NlbnRfYXQYAiABKAESEQoJc3luY19jaGF0GAMgASgJEiEKBHRleHQYCiABKAsyES5wYWlyd2lzZS52MS5UZXh0SAASJwoHcmVjZWlwdBgLIAEoCzIULnBhaXJ3aXNlLnYxLlJlY2VpcHRIABIPCgdwYWRkaW5nGA8gASgMQgYKBGJvZHkiFAoEVGV4dBIMCgRib2R5GAEgASgJIiwKB1JlY2VpcHQSDAoEdHlwZRgBIAEoCRITCgttZXNzYWdlX2lkcxgCIAMoDGIGcHJvdG8z");
+  fileDesc("ChlwYWlyd2lzZS92MS9jb250ZW50LnByb3RvEgtwYWlyd2lzZS52MSKOAgoHQ29udGVudBISCgptZXNzYWdlX2lkGAEgASgMEg8KB3NlbnRfYXQYAiABKAESEQoJc3luY19jaGF0GAMgASgJEhkKEXNlbmRlcl9hY2NvdW50X2lkGAQgASgJEhgKEHNlbmRlcl9kZXZpY2VfaWQYBSABKAkSIQoEdGV4dBgKIAEoCzIRLnBhaXJ3aXNlLnYxLlRleHRIABInCgdyZWNlaXB0GAsgASgLMhQucGFpcndpc2UudjEuUmVjZWlwdEgAEjEKDHZlcmlmaWNhdGlvbhgMIAEoCzIZLnBhaXJ3aXNlLnYxLlZlcmlmaWNhdGlvbkgAEg8KB3BhZGRpbmcYDyABKAxCBgoEYm9keSIUCgRUZXh0EgwKBGJvZHkYASABKAkiLAoHUmVjZWlwdBIMCgR0eXBlGAEgASgJEhMKC21lc3NhZ2VfaWRzGAIgAygMIloKDFZlcmlmaWNhdGlvbhISCgphY2NvdW50X2lkGAEgASgJEhMKC2FjY291bnRfa2V5GAIgASgMEg0KBXN0YXRlGAMgASgJEhIKCmRlY2lkZWRfYXQYBCABKAFiBnByb3RvMw");
 
 /**
  * @generated from message pairwise.v1.Content
@@ -38,6 +38,19 @@ export type Content = Message<"pairwise.v1.Content"> & {
   syncChat: string;
 
   /**
+   * Who sent it, as the sender knows itself: a receiver refuses a message whose envelope names
+   * another account or device (SPEC CONTENT-1).
+   *
+   * @generated from field: string sender_account_id = 4;
+   */
+  senderAccountId: string;
+
+  /**
+   * @generated from field: string sender_device_id = 5;
+   */
+  senderDeviceId: string;
+
+  /**
    * @generated from oneof pairwise.v1.Content.body
    */
   body: {
@@ -52,6 +65,12 @@ export type Content = Message<"pairwise.v1.Content"> & {
      */
     value: Receipt;
     case: "receipt";
+  } | {
+    /**
+     * @generated from field: pairwise.v1.Verification verification = 12;
+     */
+    value: Verification;
+    case: "verification";
   } | { case: undefined; value?: undefined };
 
   /**
@@ -109,4 +128,45 @@ export type Receipt = Message<"pairwise.v1.Receipt"> & {
  */
 export const ReceiptSchema: GenMessage<Receipt> = /*@__PURE__*/
   messageDesc(file_pairwise_v1_content, 2);
+
+/**
+ * To the sender's own other devices only: what this person decided about a contact's safety
+ * number, so that the phone and every computer agree (SPEC VERIFY-4).
+ *
+ * @generated from message pairwise.v1.Verification
+ */
+export type Verification = Message<"pairwise.v1.Verification"> & {
+  /**
+   * @generated from field: string account_id = 1;
+   */
+  accountId: string;
+
+  /**
+   * The contact's account key the decision is about; ignored by a device that trusts another key.
+   *
+   * @generated from field: bytes account_key = 2;
+   */
+  accountKey: Uint8Array;
+
+  /**
+   * "verified" (compared in person, or scanned), "default" (cleared, or "Send anyway" after a change).
+   *
+   * @generated from field: string state = 3;
+   */
+  state: string;
+
+  /**
+   * When it was decided (the sender's clock): the latest decision wins.
+   *
+   * @generated from field: double decided_at = 4;
+   */
+  decidedAt: number;
+};
+
+/**
+ * Describes the message pairwise.v1.Verification.
+ * Use `create(VerificationSchema)` to create a new message.
+ */
+export const VerificationSchema: GenMessage<Verification> = /*@__PURE__*/
+  messageDesc(file_pairwise_v1_content, 3);
 

@@ -18,7 +18,7 @@ import type { Message as Message$1 } from "@bufbuild/protobuf";
  * Describes the file pairwise/v1/wire.proto.
  */
 export const file_pairwise_v1_wire: GenFile = /*@__PURE__*/
-  fileDesc("ChZwYWlyd2lzZS92MS93aXJlLnByb3RvEgtwYWlyd2lzZS52MSLSCAoLQ2xpZW50RnJhbWUSEgoKcmVxdWVzdF9pZBgBIAEoDRI6ChFyZXF1ZXN0X2NoYWxsZW5nZRgKIAEoCzIdLnBhaXJ3aXNlLnYxLlJlcXVlc3RDaGFsbGVuZ2VIABIxCgxhdXRoZW50aWNhdGUYCyABKAsyGS5wYWlyd2lzZS52MS5BdXRoZW50aWNhdGVIABIpCghyZWdpc3RlchgMIAEoCzIVLnBhaXJ3aXNlLnYxLlJlZ2lzdGVySAASOQoRY3JlYXRlX2xpbmtfdG9rZW4YDSABKAsyHC5wYWlyd2lzZS52MS5DcmVhdGVMaW5rVG9rZW5IABI3ChBnZXRfbGlua19yZXF1ZXN0GA4gASgLMhsucGFpcndpc2UudjEuR2V0TGlua1JlcXVlc3RIABIwCgxhcHByb3ZlX2xpbmsYDyABKAsyGC5wYWlyd2lzZS52MS5BcHByb3ZlTGlua0gAEjUKD3VwbG9hZF9wcmVfa2V5cxgQIAEoCzIaLnBhaXJ3aXNlLnYxLlVwbG9hZFByZUtleXNIABIyCg1mZXRjaF9idW5kbGVzGBEgASgLMhkucGFpcndpc2UudjEuRmV0Y2hCdW5kbGVzSAASMAoMc2VuZF9tZXNzYWdlGBIgASgLMhgucGFpcndpc2UudjEuU2VuZE1lc3NhZ2VIABIqCglhY2tfaW5ib3gYEyABKAsyFS5wYWlyd2lzZS52MS5BY2tJbmJveEgAEjAKDGxpc3RfZGV2aWNlcxgUIAEoCzIYLnBhaXJ3aXNlLnYxLkxpc3REZXZpY2VzSAASMgoNcmVtb3ZlX2RldmljZRgVIAEoCzIZLnBhaXJ3aXNlLnYxLlJlbW92ZURldmljZUgAEiYKB2xvZ19vdXQYFiABKAsyEy5wYWlyd2lzZS52MS5Mb2dPdXRIABI7ChJ1cGRhdGVfZGV2aWNlX2xpc3QYFyABKAsyHS5wYWlyd2lzZS52MS5VcGRhdGVEZXZpY2VMaXN0SAASIQoEcGluZxgYIAEoCzIRLnBhaXJ3aXNlLnYxLlBpbmdIABI9ChNnZXRfYWNjb3VudF9kZXZpY2VzGBkgASgLMh4ucGFpcndpc2UudjEuR2V0QWNjb3VudERldmljZXNIABImCgdzZXRfcGluGBogASgLMhMucGFpcndpc2UudjEuU2V0UGluSAASLAoKdmVyaWZ5X3BpbhgbIAEoCzIWLnBhaXJ3aXNlLnYxLlZlcmlmeVBpbkgAEjAKDGdldF9zZWN1cml0eRgcIAEoCzIYLnBhaXJ3aXNlLnYxLkdldFNlY3VyaXR5SAASMAoMc2V0X3BvbGljaWVzGB0gASgLMhgucGFpcndpc2UudjEuU2V0UG9saWNpZXNIABI3ChBnZXRfc2VjdXJpdHlfbG9nGB4gASgLMhsucGFpcndpc2UudjEuR2V0U2VjdXJpdHlMb2dIAEIGCgRib2R5ItgDCgtTZXJ2ZXJGcmFtZRIpCghyZXNwb25zZRgBIAEoCzIVLnBhaXJ3aXNlLnYxLlJlc3BvbnNlSAASKwoJY2hhbGxlbmdlGAIgASgLMhYucGFpcndpc2UudjEuQ2hhbGxlbmdlSAASJwoHZGVsaXZlchgDIAEoCzIULnBhaXJ3aXNlLnYxLkRlbGl2ZXJIABIyCg1saW5rX2FwcHJvdmVkGAQgASgLMhkucGFpcndpc2UudjEuTGlua0FwcHJvdmVkSAASPQoTZGV2aWNlX2xpc3RfY2hhbmdlZBgFIAEoCzIeLnBhaXJ3aXNlLnYxLkRldmljZUxpc3RDaGFuZ2VkSAASLwoMcHJlX2tleXNfbG93GAYgASgLMhcucGFpcndpc2UudjEuUHJlS2V5c0xvd0gAEiwKCmxvZ2dlZF9vdXQYByABKAsyFi5wYWlyd2lzZS52MS5Mb2dnZWRPdXRIABI0Cg5kZXZpY2VfcmVtb3ZlZBgIIAEoCzIaLnBhaXJ3aXNlLnYxLkRldmljZVJlbW92ZWRIABI4ChBzZWN1cml0eV9jaGFuZ2VkGAkgASgLMhwucGFpcndpc2UudjEuU2VjdXJpdHlDaGFuZ2VkSABCBgoEYm9keSKuBQoIUmVzcG9uc2USEgoKcmVxdWVzdF9pZBgBIAEoDRIhCgVlcnJvchgCIAEoCzISLnBhaXJ3aXNlLnYxLkVycm9yEiAKAm9rGAogASgLMhIucGFpcndpc2UudjEuRW1wdHlIABItCgpyZWdpc3RlcmVkGAsgASgLMhcucGFpcndpc2UudjEuUmVnaXN0ZXJlZEgAEjMKDWF1dGhlbnRpY2F0ZWQYDCABKAsyGi5wYWlyd2lzZS52MS5BdXRoZW50aWNhdGVkSAASKwoJY2hhbGxlbmdlGA0gASgLMhYucGFpcndpc2UudjEuQ2hhbGxlbmdlSAASLAoKbGlua190b2tlbhgOIAEoCzIWLnBhaXJ3aXNlLnYxLkxpbmtUb2tlbkgAEjQKDGxpbmtfcmVxdWVzdBgPIAEoCzIcLnBhaXJ3aXNlLnYxLkxpbmtSZXF1ZXN0SW5mb0gAEjMKDnByZV9rZXlfc3RhdHVzGBAgASgLMhkucGFpcndpc2UudjEuUHJlS2V5U3RhdHVzSAASJwoHYnVuZGxlcxgRIAEoCzIULnBhaXJ3aXNlLnYxLkJ1bmRsZXNIABIuCgtzZW5kX3Jlc3VsdBgSIAEoCzIXLnBhaXJ3aXNlLnYxLlNlbmRSZXN1bHRIABInCgdkZXZpY2VzGBMgASgLMhQucGFpcndpc2UudjEuRGV2aWNlc0gAEjYKD2FjY291bnRfZGV2aWNlcxgUIAEoCzIbLnBhaXJ3aXNlLnYxLkFjY291bnREZXZpY2VzSAASKQoIc2VjdXJpdHkYFSABKAsyFS5wYWlyd2lzZS52MS5TZWN1cml0eUgAEjAKDHNlY3VyaXR5X2xvZxgWIAEoCzIYLnBhaXJ3aXNlLnYxLlNlY3VyaXR5TG9nSABCCAoGcmVzdWx0IgcKBUVtcHR5InsKBUVycm9yEgwKBGNvZGUYASABKAkSDwoHbWVzc2FnZRgCIAEoCRItCghhY2NvdW50cxgDIAMoCzIbLnBhaXJ3aXNlLnYxLkFjY291bnREZXZpY2VzEhAKCHJldHJ5X2F0GAQgASgBEhIKCnRyaWVzX2xlZnQYBSABKA0iLQoKU2lnbmVkQm9keRIMCgRib2R5GAEgASgMEhEKCXNpZ25hdHVyZRgCIAEoDCJAChJEZXZpY2VJZGVudGl0eUtleXMSEwoLc2lnbmluZ19rZXkYASABKAwSFQoNYWdyZWVtZW50X2tleRgCIAEoDCJBCgxTaWduZWRQcmVLZXkSCgoCaWQYASABKA0SEgoKcHVibGljX2tleRgCIAEoDBIRCglzaWduYXR1cmUYAyABKAwiLwoNT25lVGltZVByZUtleRIKCgJpZBgBIAEoDRISCgpwdWJsaWNfa2V5GAIgASgMIqcBCgxQcmVLZXlVcGxvYWQSMQoOc2lnbmVkX3ByZV9rZXkYASABKAsyGS5wYWlyd2lzZS52MS5TaWduZWRQcmVLZXkSLQoKcHFfcHJlX2tleRgCIAEoCzIZLnBhaXJ3aXNlLnYxLlNpZ25lZFByZUtleRI1ChFvbmVfdGltZV9wcmVfa2V5cxgDIAMoCzIaLnBhaXJ3aXNlLnYxLk9uZVRpbWVQcmVLZXkiewoOQWNjb3VudERldmljZXMSEgoKYWNjb3VudF9pZBgBIAEoCRITCgthY2NvdW50X2tleRgCIAEoDBIsCgtkZXZpY2VfbGlzdBgDIAEoCzIXLnBhaXJ3aXNlLnYxLlNpZ25lZEJvZHkSEgoKZGV2aWNlX2lkcxgEIAMoCSJ7CglDaGFsbGVuZ2USDQoFbm9uY2UYASABKAwSEwoLc2VydmVyX3RpbWUYAiABKAESEgoKZXhwaXJlc19hdBgDIAEoARIYChBwcm90b2NvbF92ZXJzaW9uGAQgASgNEhwKFG1pbl9wcm90b2NvbF92ZXJzaW9uGAUgASgNIhIKEFJlcXVlc3RDaGFsbGVuZ2UidwoMQXV0aGVudGljYXRlEhIKCmFjY291bnRfaWQYASABKAkSEQoJZGV2aWNlX2lkGAIgASgJEhMKC2NsaWVudF90aW1lGAMgASgBEhEKCXNpZ25hdHVyZRgEIAEoDBIYChBwcm90b2NvbF92ZXJzaW9uGAUgASgNImgKDUF1dGhlbnRpY2F0ZWQSEwoLc2VydmVyX3RpbWUYASABKAESGQoRb25lX3RpbWVfcHJlX2tleXMYAiABKA0SJwoIc2VjdXJpdHkYAyABKAsyFS5wYWlyd2lzZS52MS5TZWN1cml0eSKWAgoIUmVnaXN0ZXISEAoIdXNlcm5hbWUYASABKAkSEwoLYWNjb3VudF9rZXkYAiABKAwSEQoJZGV2aWNlX2lkGAMgASgJEjEKCGlkZW50aXR5GAQgASgLMh8ucGFpcndpc2UudjEuRGV2aWNlSWRlbnRpdHlLZXlzEiwKC2RldmljZV9saXN0GAUgASgLMhcucGFpcndpc2UudjEuU2lnbmVkQm9keRIrCghwcmVfa2V5cxgGIAEoCzIZLnBhaXJ3aXNlLnYxLlByZUtleVVwbG9hZBITCgtpbnZpdGVfY29kZRgHIAEoCRITCgtkZXZpY2VfbmFtZRgIIAEoCRIYChBwcm90b2NvbF92ZXJzaW9uGAkgASgNIiAKClJlZ2lzdGVyZWQSEgoKYWNjb3VudF9pZBgBIAEoCSLGAQoPQ3JlYXRlTGlua1Rva2VuEhEKCWRldmljZV9pZBgBIAEoCRIxCghpZGVudGl0eRgCIAEoCzIfLnBhaXJ3aXNlLnYxLkRldmljZUlkZW50aXR5S2V5cxIrCghwcmVfa2V5cxgDIAEoCzIZLnBhaXJ3aXNlLnYxLlByZUtleVVwbG9hZBITCgtkZXZpY2VfbmFtZRgEIAEoCRIYChBwcm90b2NvbF92ZXJzaW9uGAUgASgNEhEKCXRlbXBvcmFyeRgGIAEoCCIuCglMaW5rVG9rZW4SDQoFdG9rZW4YASABKAwSEgoKZXhwaXJlc19hdBgCIAEoASIfCg5HZXRMaW5rUmVxdWVzdBINCgV0b2tlbhgBIAEoDCK1AQoPTGlua1JlcXVlc3RJbmZvEhMKC2RldmljZV9uYW1lGAEgASgJEhIKCnVzZXJfYWdlbnQYAiABKAkSEgoKaXBfYWRkcmVzcxgDIAEoCRISCgpjcmVhdGVkX2F0GAQgASgBEhIKCmV4cGlyZXNfYXQYBSABKAESFAoMc2FtZV9uZXR3b3JrGAYgASgIEhEKCXRlbXBvcmFyeRgHIAEoCBIUCgxwaW5fcmVxdWlyZWQYCCABKAgiowEKC0FwcHJvdmVMaW5rEg0KBXRva2VuGAEgASgMEiwKC2RldmljZV9saXN0GAIgASgLMhcucGFpcndpc2UudjEuU2lnbmVkQm9keRIzChJkZXZpY2VfY2VydGlmaWNhdGUYAyABKAsyFy5wYWlyd2lzZS52MS5TaWduZWRCb2R5EhUKDXNlYWxlZF9idW5kbGUYBCABKAwSCwoDcGluGAUgASgJIjkKDExpbmtBcHByb3ZlZBISCgphY2NvdW50X2lkGAEgASgJEhUKDXNlYWxlZF9idW5kbGUYAiABKAwiPAoNVXBsb2FkUHJlS2V5cxIrCghwcmVfa2V5cxgBIAEoCzIZLnBhaXJ3aXNlLnYxLlByZUtleVVwbG9hZCIpCgxQcmVLZXlTdGF0dXMSGQoRb25lX3RpbWVfcHJlX2tleXMYASABKA0iHwoKUHJlS2V5c0xvdxIRCglyZW1haW5pbmcYASABKA0iNgoMRmV0Y2hCdW5kbGVzEhIKCmFjY291bnRfaWQYASABKAkSEgoKZGV2aWNlX2lkcxgCIAMoCSInChFHZXRBY2NvdW50RGV2aWNlcxISCgphY2NvdW50X2lkGAEgASgJIuYBCgZCdW5kbGUSEQoJZGV2aWNlX2lkGAEgASgJEjEKCGlkZW50aXR5GAIgASgLMh8ucGFpcndpc2UudjEuRGV2aWNlSWRlbnRpdHlLZXlzEjEKDnNpZ25lZF9wcmVfa2V5GAMgASgLMhkucGFpcndpc2UudjEuU2lnbmVkUHJlS2V5Ei0KCnBxX3ByZV9rZXkYBCABKAsyGS5wYWlyd2lzZS52MS5TaWduZWRQcmVLZXkSNAoQb25lX3RpbWVfcHJlX2tleRgFIAEoCzIaLnBhaXJ3aXNlLnYxLk9uZVRpbWVQcmVLZXkiXQoHQnVuZGxlcxIsCgdhY2NvdW50GAEgASgLMhsucGFpcndpc2UudjEuQWNjb3VudERldmljZXMSJAoHYnVuZGxlcxgCIAMoCzITLnBhaXJ3aXNlLnYxLkJ1bmRsZSIuCghFbnZlbG9wZRIRCglkZXZpY2VfaWQYASABKAkSDwoHY29udGVudBgCIAEoDCJwCgtTZW5kTWVzc2FnZRIZChFjbGllbnRfbWVzc2FnZV9pZBgBIAEoDBIcChRyZWNpcGllbnRfYWNjb3VudF9pZBgCIAEoCRIoCgllbnZlbG9wZXMYAyADKAsyFS5wYWlyd2lzZS52MS5FbnZlbG9wZSI0CgpTZW5kUmVzdWx0EhMKC3NlcnZlcl90aW1lGAEgASgBEhEKCWR1cGxpY2F0ZRgCIAEoCCKFAQoHRGVsaXZlchILCgNzZXEYASABKAESEwoLc2VydmVyX3RpbWUYAiABKAESJwoHbWVzc2FnZRgDIAEoCzIULnBhaXJ3aXNlLnYxLk1lc3NhZ2VIABInCgdleHBpcmVkGAQgASgLMhQucGFpcndpc2UudjEuRXhwaXJlZEgAQgYKBGl0ZW0iagoHTWVzc2FnZRIZChFzZW5kZXJfYWNjb3VudF9pZBgBIAEoCRIYChBzZW5kZXJfZGV2aWNlX2lkGAIgASgJEhkKEWNsaWVudF9tZXNzYWdlX2lkGAMgASgMEg8KB2NvbnRlbnQYBCABKAwiXwoHRXhwaXJlZBIZChFjbGllbnRfbWVzc2FnZV9pZBgBIAEoDBIcChRyZWNpcGllbnRfYWNjb3VudF9pZBgCIAEoCRIbChNyZWNpcGllbnRfZGV2aWNlX2lkGAMgASgJIhgKCEFja0luYm94EgwKBHNlcXMYASADKAEirgEKCkRldmljZUluZm8SEQoJZGV2aWNlX2lkGAEgASgJEgwKBGtpbmQYAiABKAkSDAoEbmFtZRgDIAEoCRIRCglsaW5rZWRfYXQYBCABKAESFgoObGFzdF9hY3RpdmVfYXQYBSABKAESDgoGb25saW5lGAYgASgIEhEKCXRlbXBvcmFyeRgHIAEoCBISCgp1c2VyX2FnZW50GAggASgJEg8KB25ldHdvcmsYCSABKAkiDQoLTGlzdERldmljZXMiYQoHRGV2aWNlcxIoCgdkZXZpY2VzGAEgAygLMhcucGFpcndpc2UudjEuRGV2aWNlSW5mbxIsCgdhY2NvdW50GAIgASgLMhsucGFpcndpc2UudjEuQWNjb3VudERldmljZXMiTwoMUmVtb3ZlRGV2aWNlEhEKCWRldmljZV9pZBgBIAEoCRIsCgtkZXZpY2VfbGlzdBgCIAEoCzIXLnBhaXJ3aXNlLnYxLlNpZ25lZEJvZHkiCAoGTG9nT3V0IkAKEFVwZGF0ZURldmljZUxpc3QSLAoLZGV2aWNlX2xpc3QYASABKAsyFy5wYWlyd2lzZS52MS5TaWduZWRCb2R5IkEKEURldmljZUxpc3RDaGFuZ2VkEiwKB2FjY291bnQYASABKAsyGy5wYWlyd2lzZS52MS5BY2NvdW50RGV2aWNlcyIbCglMb2dnZWRPdXQSDgoGcmVhc29uGAEgASgJIjIKDURldmljZVJlbW92ZWQSEQoJZGV2aWNlX2lkGAEgASgJEg4KBnJlYXNvbhgCIAEoCSIGCgRQaW5nIi4KBlNldFBpbhITCgtjdXJyZW50X3BpbhgBIAEoCRIPCgduZXdfcGluGAIgASgJIhgKCVZlcmlmeVBpbhILCgNwaW4YASABKAkiDQoLR2V0U2VjdXJpdHkiPwoLU2V0UG9saWNpZXMSFQoNaW5hY3RpdmVfZGF5cxgBIAEoDRIZChFwaG9uZV91bnVzZWRfZGF5cxgCIAEoDSKiAgoIU2VjdXJpdHkSEwoLc2VydmVyX3RpbWUYASABKAESEwoLcGluX2VuYWJsZWQYAiABKAgSFwoPcGluX3JlbWluZGVyX2F0GAMgASgBEhQKDHBpbl9mYWlsdXJlcxgEIAEoDRIXCg9waW5fbmV4dF90cnlfYXQYBSABKAESGAoQcGluX2xvY2tlZF91bnRpbBgGIAEoARIVCg1pbmFjdGl2ZV9kYXlzGAcgASgNEhkKEXBob25lX3VudXNlZF9kYXlzGAggASgNEhwKFHBob25lX2xhc3RfYWN0aXZlX2F0GAkgASgBEhwKFGNvbXBhbmlvbnNfZXhwaXJlX2F0GAogASgBEhwKFHBob25lX3VudXNlZF93YXJuaW5nGAsgASgIIhAKDkdldFNlY3VyaXR5TG9nInEKDVNlY3VyaXR5RXZlbnQSCgoCYXQYASABKAESDAoEa2luZBgCIAEoCRIRCglkZXZpY2VfaWQYAyABKAkSEwoLZGV2aWNlX25hbWUYBCABKAkSDQoFYWN0b3IYBSABKAkSDwoHbmV0d29yaxgGIAEoCSI5CgtTZWN1cml0eUxvZxIqCgZldmVudHMYASADKAsyGi5wYWlyd2lzZS52MS5TZWN1cml0eUV2ZW50IkkKD1NlY3VyaXR5Q2hhbmdlZBInCghzZWN1cml0eRgBIAEoCzIVLnBhaXJ3aXNlLnYxLlNlY3VyaXR5Eg0KBWFsZXJ0GAIgASgJIrMBCgpMaW5rQnVuZGxlEhIKCmFjY291bnRfaWQYASABKAkSEwoLYWNjb3VudF9rZXkYAiABKAwSMwoSZGV2aWNlX2NlcnRpZmljYXRlGAMgASgLMhcucGFpcndpc2UudjEuU2lnbmVkQm9keRIsCgtkZXZpY2VfbGlzdBgEIAEoCzIXLnBhaXJ3aXNlLnYxLlNpZ25lZEJvZHkSGQoRcHJpbWFyeV9kZXZpY2VfaWQYBSABKAkihAEKBkxpbmtRchIOCgZvcmlnaW4YASABKAkSDQoFdG9rZW4YAiABKAwSFQoNZXBoZW1lcmFsX2tleRgDIAEoDBIRCglkZXZpY2VfaWQYBCABKAkSMQoIaWRlbnRpdHkYBSABKAsyHy5wYWlyd2lzZS52MS5EZXZpY2VJZGVudGl0eUtleXNiBnByb3RvMw");
+  fileDesc("ChZwYWlyd2lzZS92MS93aXJlLnByb3RvEgtwYWlyd2lzZS52MSKGCQoLQ2xpZW50RnJhbWUSEgoKcmVxdWVzdF9pZBgBIAEoDRI6ChFyZXF1ZXN0X2NoYWxsZW5nZRgKIAEoCzIdLnBhaXJ3aXNlLnYxLlJlcXVlc3RDaGFsbGVuZ2VIABIxCgxhdXRoZW50aWNhdGUYCyABKAsyGS5wYWlyd2lzZS52MS5BdXRoZW50aWNhdGVIABIpCghyZWdpc3RlchgMIAEoCzIVLnBhaXJ3aXNlLnYxLlJlZ2lzdGVySAASOQoRY3JlYXRlX2xpbmtfdG9rZW4YDSABKAsyHC5wYWlyd2lzZS52MS5DcmVhdGVMaW5rVG9rZW5IABI3ChBnZXRfbGlua19yZXF1ZXN0GA4gASgLMhsucGFpcndpc2UudjEuR2V0TGlua1JlcXVlc3RIABIwCgxhcHByb3ZlX2xpbmsYDyABKAsyGC5wYWlyd2lzZS52MS5BcHByb3ZlTGlua0gAEjUKD3VwbG9hZF9wcmVfa2V5cxgQIAEoCzIaLnBhaXJ3aXNlLnYxLlVwbG9hZFByZUtleXNIABIyCg1mZXRjaF9idW5kbGVzGBEgASgLMhkucGFpcndpc2UudjEuRmV0Y2hCdW5kbGVzSAASMAoMc2VuZF9tZXNzYWdlGBIgASgLMhgucGFpcndpc2UudjEuU2VuZE1lc3NhZ2VIABIqCglhY2tfaW5ib3gYEyABKAsyFS5wYWlyd2lzZS52MS5BY2tJbmJveEgAEjAKDGxpc3RfZGV2aWNlcxgUIAEoCzIYLnBhaXJ3aXNlLnYxLkxpc3REZXZpY2VzSAASMgoNcmVtb3ZlX2RldmljZRgVIAEoCzIZLnBhaXJ3aXNlLnYxLlJlbW92ZURldmljZUgAEiYKB2xvZ19vdXQYFiABKAsyEy5wYWlyd2lzZS52MS5Mb2dPdXRIABI7ChJ1cGRhdGVfZGV2aWNlX2xpc3QYFyABKAsyHS5wYWlyd2lzZS52MS5VcGRhdGVEZXZpY2VMaXN0SAASIQoEcGluZxgYIAEoCzIRLnBhaXJ3aXNlLnYxLlBpbmdIABI9ChNnZXRfYWNjb3VudF9kZXZpY2VzGBkgASgLMh4ucGFpcndpc2UudjEuR2V0QWNjb3VudERldmljZXNIABImCgdzZXRfcGluGBogASgLMhMucGFpcndpc2UudjEuU2V0UGluSAASLAoKdmVyaWZ5X3BpbhgbIAEoCzIWLnBhaXJ3aXNlLnYxLlZlcmlmeVBpbkgAEjAKDGdldF9zZWN1cml0eRgcIAEoCzIYLnBhaXJ3aXNlLnYxLkdldFNlY3VyaXR5SAASMAoMc2V0X3BvbGljaWVzGB0gASgLMhgucGFpcndpc2UudjEuU2V0UG9saWNpZXNIABI3ChBnZXRfc2VjdXJpdHlfbG9nGB4gASgLMhsucGFpcndpc2UudjEuR2V0U2VjdXJpdHlMb2dIABIyCg1hdHRlc3RfZGV2aWNlGB8gASgLMhkucGFpcndpc2UudjEuQXR0ZXN0RGV2aWNlSABCBgoEYm9keSLYAwoLU2VydmVyRnJhbWUSKQoIcmVzcG9uc2UYASABKAsyFS5wYWlyd2lzZS52MS5SZXNwb25zZUgAEisKCWNoYWxsZW5nZRgCIAEoCzIWLnBhaXJ3aXNlLnYxLkNoYWxsZW5nZUgAEicKB2RlbGl2ZXIYAyABKAsyFC5wYWlyd2lzZS52MS5EZWxpdmVySAASMgoNbGlua19hcHByb3ZlZBgEIAEoCzIZLnBhaXJ3aXNlLnYxLkxpbmtBcHByb3ZlZEgAEj0KE2RldmljZV9saXN0X2NoYW5nZWQYBSABKAsyHi5wYWlyd2lzZS52MS5EZXZpY2VMaXN0Q2hhbmdlZEgAEi8KDHByZV9rZXlzX2xvdxgGIAEoCzIXLnBhaXJ3aXNlLnYxLlByZUtleXNMb3dIABIsCgpsb2dnZWRfb3V0GAcgASgLMhYucGFpcndpc2UudjEuTG9nZ2VkT3V0SAASNAoOZGV2aWNlX3JlbW92ZWQYCCABKAsyGi5wYWlyd2lzZS52MS5EZXZpY2VSZW1vdmVkSAASOAoQc2VjdXJpdHlfY2hhbmdlZBgJIAEoCzIcLnBhaXJ3aXNlLnYxLlNlY3VyaXR5Q2hhbmdlZEgAQgYKBGJvZHkirgUKCFJlc3BvbnNlEhIKCnJlcXVlc3RfaWQYASABKA0SIQoFZXJyb3IYAiABKAsyEi5wYWlyd2lzZS52MS5FcnJvchIgCgJvaxgKIAEoCzISLnBhaXJ3aXNlLnYxLkVtcHR5SAASLQoKcmVnaXN0ZXJlZBgLIAEoCzIXLnBhaXJ3aXNlLnYxLlJlZ2lzdGVyZWRIABIzCg1hdXRoZW50aWNhdGVkGAwgASgLMhoucGFpcndpc2UudjEuQXV0aGVudGljYXRlZEgAEisKCWNoYWxsZW5nZRgNIAEoCzIWLnBhaXJ3aXNlLnYxLkNoYWxsZW5nZUgAEiwKCmxpbmtfdG9rZW4YDiABKAsyFi5wYWlyd2lzZS52MS5MaW5rVG9rZW5IABI0CgxsaW5rX3JlcXVlc3QYDyABKAsyHC5wYWlyd2lzZS52MS5MaW5rUmVxdWVzdEluZm9IABIzCg5wcmVfa2V5X3N0YXR1cxgQIAEoCzIZLnBhaXJ3aXNlLnYxLlByZUtleVN0YXR1c0gAEicKB2J1bmRsZXMYESABKAsyFC5wYWlyd2lzZS52MS5CdW5kbGVzSAASLgoLc2VuZF9yZXN1bHQYEiABKAsyFy5wYWlyd2lzZS52MS5TZW5kUmVzdWx0SAASJwoHZGV2aWNlcxgTIAEoCzIULnBhaXJ3aXNlLnYxLkRldmljZXNIABI2Cg9hY2NvdW50X2RldmljZXMYFCABKAsyGy5wYWlyd2lzZS52MS5BY2NvdW50RGV2aWNlc0gAEikKCHNlY3VyaXR5GBUgASgLMhUucGFpcndpc2UudjEuU2VjdXJpdHlIABIwCgxzZWN1cml0eV9sb2cYFiABKAsyGC5wYWlyd2lzZS52MS5TZWN1cml0eUxvZ0gAQggKBnJlc3VsdCIHCgVFbXB0eSJ7CgVFcnJvchIMCgRjb2RlGAEgASgJEg8KB21lc3NhZ2UYAiABKAkSLQoIYWNjb3VudHMYAyADKAsyGy5wYWlyd2lzZS52MS5BY2NvdW50RGV2aWNlcxIQCghyZXRyeV9hdBgEIAEoARISCgp0cmllc19sZWZ0GAUgASgNIi0KClNpZ25lZEJvZHkSDAoEYm9keRgBIAEoDBIRCglzaWduYXR1cmUYAiABKAwiQAoSRGV2aWNlSWRlbnRpdHlLZXlzEhMKC3NpZ25pbmdfa2V5GAEgASgMEhUKDWFncmVlbWVudF9rZXkYAiABKAwiQQoMU2lnbmVkUHJlS2V5EgoKAmlkGAEgASgNEhIKCnB1YmxpY19rZXkYAiABKAwSEQoJc2lnbmF0dXJlGAMgASgMIi8KDU9uZVRpbWVQcmVLZXkSCgoCaWQYASABKA0SEgoKcHVibGljX2tleRgCIAEoDCLgAQoMUHJlS2V5VXBsb2FkEjEKDnNpZ25lZF9wcmVfa2V5GAEgASgLMhkucGFpcndpc2UudjEuU2lnbmVkUHJlS2V5Ei0KCnBxX3ByZV9rZXkYAiABKAsyGS5wYWlyd2lzZS52MS5TaWduZWRQcmVLZXkSNQoRb25lX3RpbWVfcHJlX2tleXMYAyADKAsyGi5wYWlyd2lzZS52MS5PbmVUaW1lUHJlS2V5EjcKFHBxX29uZV90aW1lX3ByZV9rZXlzGAQgAygLMhkucGFpcndpc2UudjEuU2lnbmVkUHJlS2V5IjkKEURldmljZUF0dGVzdGF0aW9uEhEKCWRldmljZV9pZBgBIAEoCRIRCglzaWduYXR1cmUYAiABKAwisQEKDkFjY291bnREZXZpY2VzEhIKCmFjY291bnRfaWQYASABKAkSEwoLYWNjb3VudF9rZXkYAiABKAwSLAoLZGV2aWNlX2xpc3QYAyABKAsyFy5wYWlyd2lzZS52MS5TaWduZWRCb2R5EhIKCmRldmljZV9pZHMYBCADKAkSNAoMYXR0ZXN0YXRpb25zGAUgAygLMh4ucGFpcndpc2UudjEuRGV2aWNlQXR0ZXN0YXRpb24iewoJQ2hhbGxlbmdlEg0KBW5vbmNlGAEgASgMEhMKC3NlcnZlcl90aW1lGAIgASgBEhIKCmV4cGlyZXNfYXQYAyABKAESGAoQcHJvdG9jb2xfdmVyc2lvbhgEIAEoDRIcChRtaW5fcHJvdG9jb2xfdmVyc2lvbhgFIAEoDSISChBSZXF1ZXN0Q2hhbGxlbmdlIncKDEF1dGhlbnRpY2F0ZRISCgphY2NvdW50X2lkGAEgASgJEhEKCWRldmljZV9pZBgCIAEoCRITCgtjbGllbnRfdGltZRgDIAEoARIRCglzaWduYXR1cmUYBCABKAwSGAoQcHJvdG9jb2xfdmVyc2lvbhgFIAEoDSKYAQoNQXV0aGVudGljYXRlZBITCgtzZXJ2ZXJfdGltZRgBIAEoARIZChFvbmVfdGltZV9wcmVfa2V5cxgCIAEoDRInCghzZWN1cml0eRgDIAEoCzIVLnBhaXJ3aXNlLnYxLlNlY3VyaXR5EhwKFHBxX29uZV90aW1lX3ByZV9rZXlzGAQgASgNEhAKCGF0dGVzdGVkGAUgASgIIqsCCghSZWdpc3RlchIQCgh1c2VybmFtZRgBIAEoCRITCgthY2NvdW50X2tleRgCIAEoDBIRCglkZXZpY2VfaWQYAyABKAkSMQoIaWRlbnRpdHkYBCABKAsyHy5wYWlyd2lzZS52MS5EZXZpY2VJZGVudGl0eUtleXMSLAoLZGV2aWNlX2xpc3QYBSABKAsyFy5wYWlyd2lzZS52MS5TaWduZWRCb2R5EisKCHByZV9rZXlzGAYgASgLMhkucGFpcndpc2UudjEuUHJlS2V5VXBsb2FkEhMKC2ludml0ZV9jb2RlGAcgASgJEhMKC2RldmljZV9uYW1lGAggASgJEhgKEHByb3RvY29sX3ZlcnNpb24YCSABKA0SEwoLYXR0ZXN0YXRpb24YCiABKAwiIAoKUmVnaXN0ZXJlZBISCgphY2NvdW50X2lkGAEgASgJIsYBCg9DcmVhdGVMaW5rVG9rZW4SEQoJZGV2aWNlX2lkGAEgASgJEjEKCGlkZW50aXR5GAIgASgLMh8ucGFpcndpc2UudjEuRGV2aWNlSWRlbnRpdHlLZXlzEisKCHByZV9rZXlzGAMgASgLMhkucGFpcndpc2UudjEuUHJlS2V5VXBsb2FkEhMKC2RldmljZV9uYW1lGAQgASgJEhgKEHByb3RvY29sX3ZlcnNpb24YBSABKA0SEQoJdGVtcG9yYXJ5GAYgASgIIi4KCUxpbmtUb2tlbhINCgV0b2tlbhgBIAEoDBISCgpleHBpcmVzX2F0GAIgASgBIh8KDkdldExpbmtSZXF1ZXN0Eg0KBXRva2VuGAEgASgMIrUBCg9MaW5rUmVxdWVzdEluZm8SEwoLZGV2aWNlX25hbWUYASABKAkSEgoKdXNlcl9hZ2VudBgCIAEoCRISCgppcF9hZGRyZXNzGAMgASgJEhIKCmNyZWF0ZWRfYXQYBCABKAESEgoKZXhwaXJlc19hdBgFIAEoARIUCgxzYW1lX25ldHdvcmsYBiABKAgSEQoJdGVtcG9yYXJ5GAcgASgIEhQKDHBpbl9yZXF1aXJlZBgIIAEoCCKjAQoLQXBwcm92ZUxpbmsSDQoFdG9rZW4YASABKAwSLAoLZGV2aWNlX2xpc3QYAiABKAsyFy5wYWlyd2lzZS52MS5TaWduZWRCb2R5EjMKEmRldmljZV9jZXJ0aWZpY2F0ZRgDIAEoCzIXLnBhaXJ3aXNlLnYxLlNpZ25lZEJvZHkSFQoNc2VhbGVkX2J1bmRsZRgEIAEoDBILCgNwaW4YBSABKAkiOQoMTGlua0FwcHJvdmVkEhIKCmFjY291bnRfaWQYASABKAkSFQoNc2VhbGVkX2J1bmRsZRgCIAEoDCI8Cg1VcGxvYWRQcmVLZXlzEisKCHByZV9rZXlzGAEgASgLMhkucGFpcndpc2UudjEuUHJlS2V5VXBsb2FkIkcKDFByZUtleVN0YXR1cxIZChFvbmVfdGltZV9wcmVfa2V5cxgBIAEoDRIcChRwcV9vbmVfdGltZV9wcmVfa2V5cxgCIAEoDSI1CgpQcmVLZXlzTG93EhEKCXJlbWFpbmluZxgBIAEoDRIUCgxwcV9yZW1haW5pbmcYAiABKA0iNgoMRmV0Y2hCdW5kbGVzEhIKCmFjY291bnRfaWQYASABKAkSEgoKZGV2aWNlX2lkcxgCIAMoCSInChFHZXRBY2NvdW50RGV2aWNlcxISCgphY2NvdW50X2lkGAEgASgJIuYBCgZCdW5kbGUSEQoJZGV2aWNlX2lkGAEgASgJEjEKCGlkZW50aXR5GAIgASgLMh8ucGFpcndpc2UudjEuRGV2aWNlSWRlbnRpdHlLZXlzEjEKDnNpZ25lZF9wcmVfa2V5GAMgASgLMhkucGFpcndpc2UudjEuU2lnbmVkUHJlS2V5Ei0KCnBxX3ByZV9rZXkYBCABKAsyGS5wYWlyd2lzZS52MS5TaWduZWRQcmVLZXkSNAoQb25lX3RpbWVfcHJlX2tleRgFIAEoCzIaLnBhaXJ3aXNlLnYxLk9uZVRpbWVQcmVLZXkiXQoHQnVuZGxlcxIsCgdhY2NvdW50GAEgASgLMhsucGFpcndpc2UudjEuQWNjb3VudERldmljZXMSJAoHYnVuZGxlcxgCIAMoCzITLnBhaXJ3aXNlLnYxLkJ1bmRsZSIuCghFbnZlbG9wZRIRCglkZXZpY2VfaWQYASABKAkSDwoHY29udGVudBgCIAEoDCJwCgtTZW5kTWVzc2FnZRIZChFjbGllbnRfbWVzc2FnZV9pZBgBIAEoDBIcChRyZWNpcGllbnRfYWNjb3VudF9pZBgCIAEoCRIoCgllbnZlbG9wZXMYAyADKAsyFS5wYWlyd2lzZS52MS5FbnZlbG9wZSI0CgpTZW5kUmVzdWx0EhMKC3NlcnZlcl90aW1lGAEgASgBEhEKCWR1cGxpY2F0ZRgCIAEoCCKFAQoHRGVsaXZlchILCgNzZXEYASABKAESEwoLc2VydmVyX3RpbWUYAiABKAESJwoHbWVzc2FnZRgDIAEoCzIULnBhaXJ3aXNlLnYxLk1lc3NhZ2VIABInCgdleHBpcmVkGAQgASgLMhQucGFpcndpc2UudjEuRXhwaXJlZEgAQgYKBGl0ZW0iagoHTWVzc2FnZRIZChFzZW5kZXJfYWNjb3VudF9pZBgBIAEoCRIYChBzZW5kZXJfZGV2aWNlX2lkGAIgASgJEhkKEWNsaWVudF9tZXNzYWdlX2lkGAMgASgMEg8KB2NvbnRlbnQYBCABKAwiXwoHRXhwaXJlZBIZChFjbGllbnRfbWVzc2FnZV9pZBgBIAEoDBIcChRyZWNpcGllbnRfYWNjb3VudF9pZBgCIAEoCRIbChNyZWNpcGllbnRfZGV2aWNlX2lkGAMgASgJIhgKCEFja0luYm94EgwKBHNlcXMYASADKAEirgEKCkRldmljZUluZm8SEQoJZGV2aWNlX2lkGAEgASgJEgwKBGtpbmQYAiABKAkSDAoEbmFtZRgDIAEoCRIRCglsaW5rZWRfYXQYBCABKAESFgoObGFzdF9hY3RpdmVfYXQYBSABKAESDgoGb25saW5lGAYgASgIEhEKCXRlbXBvcmFyeRgHIAEoCBISCgp1c2VyX2FnZW50GAggASgJEg8KB25ldHdvcmsYCSABKAkiDQoLTGlzdERldmljZXMiYQoHRGV2aWNlcxIoCgdkZXZpY2VzGAEgAygLMhcucGFpcndpc2UudjEuRGV2aWNlSW5mbxIsCgdhY2NvdW50GAIgASgLMhsucGFpcndpc2UudjEuQWNjb3VudERldmljZXMiTwoMUmVtb3ZlRGV2aWNlEhEKCWRldmljZV9pZBgBIAEoCRIsCgtkZXZpY2VfbGlzdBgCIAEoCzIXLnBhaXJ3aXNlLnYxLlNpZ25lZEJvZHkiCAoGTG9nT3V0IkAKEFVwZGF0ZURldmljZUxpc3QSLAoLZGV2aWNlX2xpc3QYASABKAsyFy5wYWlyd2lzZS52MS5TaWduZWRCb2R5IiEKDEF0dGVzdERldmljZRIRCglzaWduYXR1cmUYASABKAwiQQoRRGV2aWNlTGlzdENoYW5nZWQSLAoHYWNjb3VudBgBIAEoCzIbLnBhaXJ3aXNlLnYxLkFjY291bnREZXZpY2VzIhsKCUxvZ2dlZE91dBIOCgZyZWFzb24YASABKAkiMgoNRGV2aWNlUmVtb3ZlZBIRCglkZXZpY2VfaWQYASABKAkSDgoGcmVhc29uGAIgASgJIgYKBFBpbmciLgoGU2V0UGluEhMKC2N1cnJlbnRfcGluGAEgASgJEg8KB25ld19waW4YAiABKAkiGAoJVmVyaWZ5UGluEgsKA3BpbhgBIAEoCSINCgtHZXRTZWN1cml0eSI/CgtTZXRQb2xpY2llcxIVCg1pbmFjdGl2ZV9kYXlzGAEgASgNEhkKEXBob25lX3VudXNlZF9kYXlzGAIgASgNIqICCghTZWN1cml0eRITCgtzZXJ2ZXJfdGltZRgBIAEoARITCgtwaW5fZW5hYmxlZBgCIAEoCBIXCg9waW5fcmVtaW5kZXJfYXQYAyABKAESFAoMcGluX2ZhaWx1cmVzGAQgASgNEhcKD3Bpbl9uZXh0X3RyeV9hdBgFIAEoARIYChBwaW5fbG9ja2VkX3VudGlsGAYgASgBEhUKDWluYWN0aXZlX2RheXMYByABKA0SGQoRcGhvbmVfdW51c2VkX2RheXMYCCABKA0SHAoUcGhvbmVfbGFzdF9hY3RpdmVfYXQYCSABKAESHAoUY29tcGFuaW9uc19leHBpcmVfYXQYCiABKAESHAoUcGhvbmVfdW51c2VkX3dhcm5pbmcYCyABKAgiEAoOR2V0U2VjdXJpdHlMb2cicQoNU2VjdXJpdHlFdmVudBIKCgJhdBgBIAEoARIMCgRraW5kGAIgASgJEhEKCWRldmljZV9pZBgDIAEoCRITCgtkZXZpY2VfbmFtZRgEIAEoCRINCgVhY3RvchgFIAEoCRIPCgduZXR3b3JrGAYgASgJIjkKC1NlY3VyaXR5TG9nEioKBmV2ZW50cxgBIAMoCzIaLnBhaXJ3aXNlLnYxLlNlY3VyaXR5RXZlbnQiSQoPU2VjdXJpdHlDaGFuZ2VkEicKCHNlY3VyaXR5GAEgASgLMhUucGFpcndpc2UudjEuU2VjdXJpdHkSDQoFYWxlcnQYAiABKAkiswEKCkxpbmtCdW5kbGUSEgoKYWNjb3VudF9pZBgBIAEoCRITCgthY2NvdW50X2tleRgCIAEoDBIzChJkZXZpY2VfY2VydGlmaWNhdGUYAyABKAsyFy5wYWlyd2lzZS52MS5TaWduZWRCb2R5EiwKC2RldmljZV9saXN0GAQgASgLMhcucGFpcndpc2UudjEuU2lnbmVkQm9keRIZChFwcmltYXJ5X2RldmljZV9pZBgFIAEoCSKEAQoGTGlua1FyEg4KBm9yaWdpbhgBIAEoCRINCgV0b2tlbhgCIAEoDBIVCg1lcGhlbWVyYWxfa2V5GAMgASgMEhEKCWRldmljZV9pZBgEIAEoCRIxCghpZGVudGl0eRgFIAEoCzIfLnBhaXJ3aXNlLnYxLkRldmljZUlkZW50aXR5S2V5c2IGcHJvdG8z");
 
 /**
  * Everything a device sends. A request carries a request_id the response echoes; frames that
@@ -161,6 +161,12 @@ export type ClientFrame = Message$1<"pairwise.v1.ClientFrame"> & {
      */
     value: GetSecurityLog;
     case: "getSecurityLog";
+  } | {
+    /**
+     * @generated from field: pairwise.v1.AttestDevice attest_device = 31;
+     */
+    value: AttestDevice;
+    case: "attestDevice";
   } | { case: undefined; value?: undefined };
 };
 
@@ -514,6 +520,8 @@ export type PreKeyUpload = Message$1<"pairwise.v1.PreKeyUpload"> & {
   signedPreKey?: SignedPreKey | undefined;
 
   /**
+   * The last-resort ML-KEM prekey, handed out when no one-time ML-KEM prekey is left.
+   *
    * @generated from field: pairwise.v1.SignedPreKey pq_pre_key = 2;
    */
   pqPreKey?: SignedPreKey | undefined;
@@ -522,6 +530,13 @@ export type PreKeyUpload = Message$1<"pairwise.v1.PreKeyUpload"> & {
    * @generated from field: repeated pairwise.v1.OneTimePreKey one_time_pre_keys = 3;
    */
   oneTimePreKeys: OneTimePreKey[];
+
+  /**
+   * One-time ML-KEM prekeys (PQXDH's "one-time pqkem prekeys"), each signed like the last-resort one.
+   *
+   * @generated from field: repeated pairwise.v1.SignedPreKey pq_one_time_pre_keys = 4;
+   */
+  pqOneTimePreKeys: SignedPreKey[];
 };
 
 /**
@@ -530,6 +545,30 @@ export type PreKeyUpload = Message$1<"pairwise.v1.PreKeyUpload"> & {
  */
 export const PreKeyUploadSchema: GenMessage<PreKeyUpload> = /*@__PURE__*/
   messageDesc(file_pairwise_v1_wire, 9);
+
+/**
+ * A device's countersignature that it belongs to the account (SPEC ATTEST-1).
+ *
+ * @generated from message pairwise.v1.DeviceAttestation
+ */
+export type DeviceAttestation = Message$1<"pairwise.v1.DeviceAttestation"> & {
+  /**
+   * @generated from field: string device_id = 1;
+   */
+  deviceId: string;
+
+  /**
+   * @generated from field: bytes signature = 2;
+   */
+  signature: Uint8Array;
+};
+
+/**
+ * Describes the message pairwise.v1.DeviceAttestation.
+ * Use `create(DeviceAttestationSchema)` to create a new message.
+ */
+export const DeviceAttestationSchema: GenMessage<DeviceAttestation> = /*@__PURE__*/
+  messageDesc(file_pairwise_v1_wire, 10);
 
 /**
  * An account's current devices as the server holds them, with the signed list to check them by.
@@ -553,9 +592,19 @@ export type AccountDevices = Message$1<"pairwise.v1.AccountDevices"> & {
   deviceList?: SignedBody | undefined;
 
   /**
+   * Every registered device, attested or not (the primary signs its next list over all of them).
+   *
    * @generated from field: repeated string device_ids = 4;
    */
   deviceIds: string[];
+
+  /**
+   * The attestations of the registered devices that have made one; a device without one receives
+   * nothing and is trusted by no one until it does.
+   *
+   * @generated from field: repeated pairwise.v1.DeviceAttestation attestations = 5;
+   */
+  attestations: DeviceAttestation[];
 };
 
 /**
@@ -563,7 +612,7 @@ export type AccountDevices = Message$1<"pairwise.v1.AccountDevices"> & {
  * Use `create(AccountDevicesSchema)` to create a new message.
  */
 export const AccountDevicesSchema: GenMessage<AccountDevices> = /*@__PURE__*/
-  messageDesc(file_pairwise_v1_wire, 10);
+  messageDesc(file_pairwise_v1_wire, 11);
 
 /**
  * Sent by the server when a socket opens, and on request: a fresh single-use nonce.
@@ -602,7 +651,7 @@ export type Challenge = Message$1<"pairwise.v1.Challenge"> & {
  * Use `create(ChallengeSchema)` to create a new message.
  */
 export const ChallengeSchema: GenMessage<Challenge> = /*@__PURE__*/
-  messageDesc(file_pairwise_v1_wire, 11);
+  messageDesc(file_pairwise_v1_wire, 12);
 
 /**
  * @generated from message pairwise.v1.RequestChallenge
@@ -615,7 +664,7 @@ export type RequestChallenge = Message$1<"pairwise.v1.RequestChallenge"> & {
  * Use `create(RequestChallengeSchema)` to create a new message.
  */
 export const RequestChallengeSchema: GenMessage<RequestChallenge> = /*@__PURE__*/
-  messageDesc(file_pairwise_v1_wire, 12);
+  messageDesc(file_pairwise_v1_wire, 13);
 
 /**
  * The device signs label || nonce || account id || device id || client time with its device key.
@@ -654,7 +703,7 @@ export type Authenticate = Message$1<"pairwise.v1.Authenticate"> & {
  * Use `create(AuthenticateSchema)` to create a new message.
  */
 export const AuthenticateSchema: GenMessage<Authenticate> = /*@__PURE__*/
-  messageDesc(file_pairwise_v1_wire, 13);
+  messageDesc(file_pairwise_v1_wire, 14);
 
 /**
  * @generated from message pairwise.v1.Authenticated
@@ -676,6 +725,20 @@ export type Authenticated = Message$1<"pairwise.v1.Authenticated"> & {
    * @generated from field: pairwise.v1.Security security = 3;
    */
   security?: Security | undefined;
+
+  /**
+   * One-time ML-KEM prekeys the server holds for the device.
+   *
+   * @generated from field: uint32 pq_one_time_pre_keys = 4;
+   */
+  pqOneTimePreKeys: number;
+
+  /**
+   * Whether the server holds this device's attestation; one that has none sends AttestDevice.
+   *
+   * @generated from field: bool attested = 5;
+   */
+  attested: boolean;
 };
 
 /**
@@ -683,7 +746,7 @@ export type Authenticated = Message$1<"pairwise.v1.Authenticated"> & {
  * Use `create(AuthenticatedSchema)` to create a new message.
  */
 export const AuthenticatedSchema: GenMessage<Authenticated> = /*@__PURE__*/
-  messageDesc(file_pairwise_v1_wire, 14);
+  messageDesc(file_pairwise_v1_wire, 15);
 
 /**
  * @generated from message pairwise.v1.Register
@@ -733,6 +796,13 @@ export type Register = Message$1<"pairwise.v1.Register"> & {
    * @generated from field: uint32 protocol_version = 9;
    */
   protocolVersion: number;
+
+  /**
+   * The primary's attestation of the new account (SPEC ATTEST-1).
+   *
+   * @generated from field: bytes attestation = 10;
+   */
+  attestation: Uint8Array;
 };
 
 /**
@@ -740,7 +810,7 @@ export type Register = Message$1<"pairwise.v1.Register"> & {
  * Use `create(RegisterSchema)` to create a new message.
  */
 export const RegisterSchema: GenMessage<Register> = /*@__PURE__*/
-  messageDesc(file_pairwise_v1_wire, 15);
+  messageDesc(file_pairwise_v1_wire, 16);
 
 /**
  * @generated from message pairwise.v1.Registered
@@ -757,7 +827,7 @@ export type Registered = Message$1<"pairwise.v1.Registered"> & {
  * Use `create(RegisteredSchema)` to create a new message.
  */
 export const RegisteredSchema: GenMessage<Registered> = /*@__PURE__*/
-  messageDesc(file_pairwise_v1_wire, 16);
+  messageDesc(file_pairwise_v1_wire, 17);
 
 /**
  * From a companion that is not a device yet: its future device id, keys and prekeys.
@@ -804,7 +874,7 @@ export type CreateLinkToken = Message$1<"pairwise.v1.CreateLinkToken"> & {
  * Use `create(CreateLinkTokenSchema)` to create a new message.
  */
 export const CreateLinkTokenSchema: GenMessage<CreateLinkToken> = /*@__PURE__*/
-  messageDesc(file_pairwise_v1_wire, 17);
+  messageDesc(file_pairwise_v1_wire, 18);
 
 /**
  * @generated from message pairwise.v1.LinkToken
@@ -826,7 +896,7 @@ export type LinkToken = Message$1<"pairwise.v1.LinkToken"> & {
  * Use `create(LinkTokenSchema)` to create a new message.
  */
 export const LinkTokenSchema: GenMessage<LinkToken> = /*@__PURE__*/
-  messageDesc(file_pairwise_v1_wire, 18);
+  messageDesc(file_pairwise_v1_wire, 19);
 
 /**
  * From the primary, after scanning a QR code: who is asking to be linked.
@@ -845,7 +915,7 @@ export type GetLinkRequest = Message$1<"pairwise.v1.GetLinkRequest"> & {
  * Use `create(GetLinkRequestSchema)` to create a new message.
  */
 export const GetLinkRequestSchema: GenMessage<GetLinkRequest> = /*@__PURE__*/
-  messageDesc(file_pairwise_v1_wire, 19);
+  messageDesc(file_pairwise_v1_wire, 20);
 
 /**
  * @generated from message pairwise.v1.LinkRequestInfo
@@ -902,7 +972,7 @@ export type LinkRequestInfo = Message$1<"pairwise.v1.LinkRequestInfo"> & {
  * Use `create(LinkRequestInfoSchema)` to create a new message.
  */
 export const LinkRequestInfoSchema: GenMessage<LinkRequestInfo> = /*@__PURE__*/
-  messageDesc(file_pairwise_v1_wire, 20);
+  messageDesc(file_pairwise_v1_wire, 21);
 
 /**
  * @generated from message pairwise.v1.ApproveLink
@@ -941,7 +1011,7 @@ export type ApproveLink = Message$1<"pairwise.v1.ApproveLink"> & {
  * Use `create(ApproveLinkSchema)` to create a new message.
  */
 export const ApproveLinkSchema: GenMessage<ApproveLink> = /*@__PURE__*/
-  messageDesc(file_pairwise_v1_wire, 21);
+  messageDesc(file_pairwise_v1_wire, 22);
 
 /**
  * Pushed to the waiting companion when the primary approved it.
@@ -965,7 +1035,7 @@ export type LinkApproved = Message$1<"pairwise.v1.LinkApproved"> & {
  * Use `create(LinkApprovedSchema)` to create a new message.
  */
 export const LinkApprovedSchema: GenMessage<LinkApproved> = /*@__PURE__*/
-  messageDesc(file_pairwise_v1_wire, 22);
+  messageDesc(file_pairwise_v1_wire, 23);
 
 /**
  * @generated from message pairwise.v1.UploadPreKeys
@@ -982,7 +1052,7 @@ export type UploadPreKeys = Message$1<"pairwise.v1.UploadPreKeys"> & {
  * Use `create(UploadPreKeysSchema)` to create a new message.
  */
 export const UploadPreKeysSchema: GenMessage<UploadPreKeys> = /*@__PURE__*/
-  messageDesc(file_pairwise_v1_wire, 23);
+  messageDesc(file_pairwise_v1_wire, 24);
 
 /**
  * @generated from message pairwise.v1.PreKeyStatus
@@ -992,6 +1062,11 @@ export type PreKeyStatus = Message$1<"pairwise.v1.PreKeyStatus"> & {
    * @generated from field: uint32 one_time_pre_keys = 1;
    */
   oneTimePreKeys: number;
+
+  /**
+   * @generated from field: uint32 pq_one_time_pre_keys = 2;
+   */
+  pqOneTimePreKeys: number;
 };
 
 /**
@@ -999,9 +1074,11 @@ export type PreKeyStatus = Message$1<"pairwise.v1.PreKeyStatus"> & {
  * Use `create(PreKeyStatusSchema)` to create a new message.
  */
 export const PreKeyStatusSchema: GenMessage<PreKeyStatus> = /*@__PURE__*/
-  messageDesc(file_pairwise_v1_wire, 24);
+  messageDesc(file_pairwise_v1_wire, 25);
 
 /**
+ * Pushed when either kind of one-time prekey runs low.
+ *
  * @generated from message pairwise.v1.PreKeysLow
  */
 export type PreKeysLow = Message$1<"pairwise.v1.PreKeysLow"> & {
@@ -1009,6 +1086,11 @@ export type PreKeysLow = Message$1<"pairwise.v1.PreKeysLow"> & {
    * @generated from field: uint32 remaining = 1;
    */
   remaining: number;
+
+  /**
+   * @generated from field: uint32 pq_remaining = 2;
+   */
+  pqRemaining: number;
 };
 
 /**
@@ -1016,7 +1098,7 @@ export type PreKeysLow = Message$1<"pairwise.v1.PreKeysLow"> & {
  * Use `create(PreKeysLowSchema)` to create a new message.
  */
 export const PreKeysLowSchema: GenMessage<PreKeysLow> = /*@__PURE__*/
-  messageDesc(file_pairwise_v1_wire, 25);
+  messageDesc(file_pairwise_v1_wire, 26);
 
 /**
  * @generated from message pairwise.v1.FetchBundles
@@ -1041,7 +1123,7 @@ export type FetchBundles = Message$1<"pairwise.v1.FetchBundles"> & {
  * Use `create(FetchBundlesSchema)` to create a new message.
  */
 export const FetchBundlesSchema: GenMessage<FetchBundles> = /*@__PURE__*/
-  messageDesc(file_pairwise_v1_wire, 26);
+  messageDesc(file_pairwise_v1_wire, 27);
 
 /**
  * Any account's current devices and signed list, without taking prekeys.
@@ -1060,7 +1142,7 @@ export type GetAccountDevices = Message$1<"pairwise.v1.GetAccountDevices"> & {
  * Use `create(GetAccountDevicesSchema)` to create a new message.
  */
 export const GetAccountDevicesSchema: GenMessage<GetAccountDevices> = /*@__PURE__*/
-  messageDesc(file_pairwise_v1_wire, 27);
+  messageDesc(file_pairwise_v1_wire, 28);
 
 /**
  * @generated from message pairwise.v1.Bundle
@@ -1099,7 +1181,7 @@ export type Bundle = Message$1<"pairwise.v1.Bundle"> & {
  * Use `create(BundleSchema)` to create a new message.
  */
 export const BundleSchema: GenMessage<Bundle> = /*@__PURE__*/
-  messageDesc(file_pairwise_v1_wire, 28);
+  messageDesc(file_pairwise_v1_wire, 29);
 
 /**
  * @generated from message pairwise.v1.Bundles
@@ -1121,7 +1203,7 @@ export type Bundles = Message$1<"pairwise.v1.Bundles"> & {
  * Use `create(BundlesSchema)` to create a new message.
  */
 export const BundlesSchema: GenMessage<Bundles> = /*@__PURE__*/
-  messageDesc(file_pairwise_v1_wire, 29);
+  messageDesc(file_pairwise_v1_wire, 30);
 
 /**
  * @generated from message pairwise.v1.Envelope
@@ -1143,7 +1225,7 @@ export type Envelope = Message$1<"pairwise.v1.Envelope"> & {
  * Use `create(EnvelopeSchema)` to create a new message.
  */
 export const EnvelopeSchema: GenMessage<Envelope> = /*@__PURE__*/
-  messageDesc(file_pairwise_v1_wire, 30);
+  messageDesc(file_pairwise_v1_wire, 31);
 
 /**
  * One message, encrypted once per device of the recipient and of the sender's other devices.
@@ -1172,7 +1254,7 @@ export type SendMessage = Message$1<"pairwise.v1.SendMessage"> & {
  * Use `create(SendMessageSchema)` to create a new message.
  */
 export const SendMessageSchema: GenMessage<SendMessage> = /*@__PURE__*/
-  messageDesc(file_pairwise_v1_wire, 31);
+  messageDesc(file_pairwise_v1_wire, 32);
 
 /**
  * @generated from message pairwise.v1.SendResult
@@ -1196,7 +1278,7 @@ export type SendResult = Message$1<"pairwise.v1.SendResult"> & {
  * Use `create(SendResultSchema)` to create a new message.
  */
 export const SendResultSchema: GenMessage<SendResult> = /*@__PURE__*/
-  messageDesc(file_pairwise_v1_wire, 32);
+  messageDesc(file_pairwise_v1_wire, 33);
 
 /**
  * An inbox item pushed to a device; it stays on the server until the device acknowledges seq.
@@ -1237,7 +1319,7 @@ export type Deliver = Message$1<"pairwise.v1.Deliver"> & {
  * Use `create(DeliverSchema)` to create a new message.
  */
 export const DeliverSchema: GenMessage<Deliver> = /*@__PURE__*/
-  messageDesc(file_pairwise_v1_wire, 33);
+  messageDesc(file_pairwise_v1_wire, 34);
 
 /**
  * @generated from message pairwise.v1.Message
@@ -1269,7 +1351,7 @@ export type Message = Message$1<"pairwise.v1.Message"> & {
  * Use `create(MessageSchema)` to create a new message.
  */
 export const MessageSchema: GenMessage<Message> = /*@__PURE__*/
-  messageDesc(file_pairwise_v1_wire, 34);
+  messageDesc(file_pairwise_v1_wire, 35);
 
 /**
  * A message this device sent was not delivered to recipient_device_id within the inbox lifetime.
@@ -1298,7 +1380,7 @@ export type Expired = Message$1<"pairwise.v1.Expired"> & {
  * Use `create(ExpiredSchema)` to create a new message.
  */
 export const ExpiredSchema: GenMessage<Expired> = /*@__PURE__*/
-  messageDesc(file_pairwise_v1_wire, 35);
+  messageDesc(file_pairwise_v1_wire, 36);
 
 /**
  * @generated from message pairwise.v1.AckInbox
@@ -1315,7 +1397,7 @@ export type AckInbox = Message$1<"pairwise.v1.AckInbox"> & {
  * Use `create(AckInboxSchema)` to create a new message.
  */
 export const AckInboxSchema: GenMessage<AckInbox> = /*@__PURE__*/
-  messageDesc(file_pairwise_v1_wire, 36);
+  messageDesc(file_pairwise_v1_wire, 37);
 
 /**
  * @generated from message pairwise.v1.DeviceInfo
@@ -1382,7 +1464,7 @@ export type DeviceInfo = Message$1<"pairwise.v1.DeviceInfo"> & {
  * Use `create(DeviceInfoSchema)` to create a new message.
  */
 export const DeviceInfoSchema: GenMessage<DeviceInfo> = /*@__PURE__*/
-  messageDesc(file_pairwise_v1_wire, 37);
+  messageDesc(file_pairwise_v1_wire, 38);
 
 /**
  * @generated from message pairwise.v1.ListDevices
@@ -1395,7 +1477,7 @@ export type ListDevices = Message$1<"pairwise.v1.ListDevices"> & {
  * Use `create(ListDevicesSchema)` to create a new message.
  */
 export const ListDevicesSchema: GenMessage<ListDevices> = /*@__PURE__*/
-  messageDesc(file_pairwise_v1_wire, 38);
+  messageDesc(file_pairwise_v1_wire, 39);
 
 /**
  * @generated from message pairwise.v1.Devices
@@ -1417,7 +1499,7 @@ export type Devices = Message$1<"pairwise.v1.Devices"> & {
  * Use `create(DevicesSchema)` to create a new message.
  */
 export const DevicesSchema: GenMessage<Devices> = /*@__PURE__*/
-  messageDesc(file_pairwise_v1_wire, 39);
+  messageDesc(file_pairwise_v1_wire, 40);
 
 /**
  * From the primary: remove one of its companions, with the new signed list without it.
@@ -1441,7 +1523,7 @@ export type RemoveDevice = Message$1<"pairwise.v1.RemoveDevice"> & {
  * Use `create(RemoveDeviceSchema)` to create a new message.
  */
 export const RemoveDeviceSchema: GenMessage<RemoveDevice> = /*@__PURE__*/
-  messageDesc(file_pairwise_v1_wire, 40);
+  messageDesc(file_pairwise_v1_wire, 41);
 
 /**
  * From any device: remove this device.
@@ -1456,10 +1538,11 @@ export type LogOut = Message$1<"pairwise.v1.LogOut"> & {
  * Use `create(LogOutSchema)` to create a new message.
  */
 export const LogOutSchema: GenMessage<LogOut> = /*@__PURE__*/
-  messageDesc(file_pairwise_v1_wire, 41);
+  messageDesc(file_pairwise_v1_wire, 42);
 
 /**
- * From the primary: a newly signed list (after a companion left by itself or expired).
+ * From the primary: a newly signed list (after a companion left by itself or expired, or the
+ * same devices re-signed before the list expires).
  *
  * @generated from message pairwise.v1.UpdateDeviceList
  */
@@ -1475,7 +1558,26 @@ export type UpdateDeviceList = Message$1<"pairwise.v1.UpdateDeviceList"> & {
  * Use `create(UpdateDeviceListSchema)` to create a new message.
  */
 export const UpdateDeviceListSchema: GenMessage<UpdateDeviceList> = /*@__PURE__*/
-  messageDesc(file_pairwise_v1_wire, 42);
+  messageDesc(file_pairwise_v1_wire, 43);
+
+/**
+ * From any device, once: its countersignature over the account it belongs to (SPEC ATTEST-1).
+ *
+ * @generated from message pairwise.v1.AttestDevice
+ */
+export type AttestDevice = Message$1<"pairwise.v1.AttestDevice"> & {
+  /**
+   * @generated from field: bytes signature = 1;
+   */
+  signature: Uint8Array;
+};
+
+/**
+ * Describes the message pairwise.v1.AttestDevice.
+ * Use `create(AttestDeviceSchema)` to create a new message.
+ */
+export const AttestDeviceSchema: GenMessage<AttestDevice> = /*@__PURE__*/
+  messageDesc(file_pairwise_v1_wire, 44);
 
 /**
  * @generated from message pairwise.v1.DeviceListChanged
@@ -1492,7 +1594,7 @@ export type DeviceListChanged = Message$1<"pairwise.v1.DeviceListChanged"> & {
  * Use `create(DeviceListChangedSchema)` to create a new message.
  */
 export const DeviceListChangedSchema: GenMessage<DeviceListChanged> = /*@__PURE__*/
-  messageDesc(file_pairwise_v1_wire, 43);
+  messageDesc(file_pairwise_v1_wire, 45);
 
 /**
  * Pushed just before the server closes the socket of a device that no longer exists.
@@ -1513,7 +1615,7 @@ export type LoggedOut = Message$1<"pairwise.v1.LoggedOut"> & {
  * Use `create(LoggedOutSchema)` to create a new message.
  */
 export const LoggedOutSchema: GenMessage<LoggedOut> = /*@__PURE__*/
-  messageDesc(file_pairwise_v1_wire, 44);
+  messageDesc(file_pairwise_v1_wire, 46);
 
 /**
  * Pushed to the primary when a companion left without it (its own log out, or expiry).
@@ -1537,7 +1639,7 @@ export type DeviceRemoved = Message$1<"pairwise.v1.DeviceRemoved"> & {
  * Use `create(DeviceRemovedSchema)` to create a new message.
  */
 export const DeviceRemovedSchema: GenMessage<DeviceRemoved> = /*@__PURE__*/
-  messageDesc(file_pairwise_v1_wire, 45);
+  messageDesc(file_pairwise_v1_wire, 47);
 
 /**
  * @generated from message pairwise.v1.Ping
@@ -1550,7 +1652,7 @@ export type Ping = Message$1<"pairwise.v1.Ping"> & {
  * Use `create(PingSchema)` to create a new message.
  */
 export const PingSchema: GenMessage<Ping> = /*@__PURE__*/
-  messageDesc(file_pairwise_v1_wire, 46);
+  messageDesc(file_pairwise_v1_wire, 48);
 
 /**
  * From the primary: turn the PIN on (current_pin empty), change it, or turn it off (new_pin
@@ -1575,7 +1677,7 @@ export type SetPin = Message$1<"pairwise.v1.SetPin"> & {
  * Use `create(SetPinSchema)` to create a new message.
  */
 export const SetPinSchema: GenMessage<SetPin> = /*@__PURE__*/
-  messageDesc(file_pairwise_v1_wire, 47);
+  messageDesc(file_pairwise_v1_wire, 49);
 
 /**
  * From the primary: the periodic reminder. A right answer moves the reminder schedule on.
@@ -1594,7 +1696,7 @@ export type VerifyPin = Message$1<"pairwise.v1.VerifyPin"> & {
  * Use `create(VerifyPinSchema)` to create a new message.
  */
 export const VerifyPinSchema: GenMessage<VerifyPin> = /*@__PURE__*/
-  messageDesc(file_pairwise_v1_wire, 48);
+  messageDesc(file_pairwise_v1_wire, 50);
 
 /**
  * @generated from message pairwise.v1.GetSecurity
@@ -1607,7 +1709,7 @@ export type GetSecurity = Message$1<"pairwise.v1.GetSecurity"> & {
  * Use `create(GetSecuritySchema)` to create a new message.
  */
 export const GetSecuritySchema: GenMessage<GetSecurity> = /*@__PURE__*/
-  messageDesc(file_pairwise_v1_wire, 49);
+  messageDesc(file_pairwise_v1_wire, 51);
 
 /**
  * From the primary: the expiry policies (SPEC EXPIRY-1, EXPIRY-2).
@@ -1635,7 +1737,7 @@ export type SetPolicies = Message$1<"pairwise.v1.SetPolicies"> & {
  * Use `create(SetPoliciesSchema)` to create a new message.
  */
 export const SetPoliciesSchema: GenMessage<SetPolicies> = /*@__PURE__*/
-  messageDesc(file_pairwise_v1_wire, 50);
+  messageDesc(file_pairwise_v1_wire, 52);
 
 /**
  * An account's security state, as every device of it may see it.
@@ -1718,7 +1820,7 @@ export type Security = Message$1<"pairwise.v1.Security"> & {
  * Use `create(SecuritySchema)` to create a new message.
  */
 export const SecuritySchema: GenMessage<Security> = /*@__PURE__*/
-  messageDesc(file_pairwise_v1_wire, 51);
+  messageDesc(file_pairwise_v1_wire, 53);
 
 /**
  * @generated from message pairwise.v1.GetSecurityLog
@@ -1731,7 +1833,7 @@ export type GetSecurityLog = Message$1<"pairwise.v1.GetSecurityLog"> & {
  * Use `create(GetSecurityLogSchema)` to create a new message.
  */
 export const GetSecurityLogSchema: GenMessage<GetSecurityLog> = /*@__PURE__*/
-  messageDesc(file_pairwise_v1_wire, 52);
+  messageDesc(file_pairwise_v1_wire, 54);
 
 /**
  * @generated from message pairwise.v1.SecurityEvent
@@ -1781,7 +1883,7 @@ export type SecurityEvent = Message$1<"pairwise.v1.SecurityEvent"> & {
  * Use `create(SecurityEventSchema)` to create a new message.
  */
 export const SecurityEventSchema: GenMessage<SecurityEvent> = /*@__PURE__*/
-  messageDesc(file_pairwise_v1_wire, 53);
+  messageDesc(file_pairwise_v1_wire, 55);
 
 /**
  * @generated from message pairwise.v1.SecurityLog
@@ -1800,7 +1902,7 @@ export type SecurityLog = Message$1<"pairwise.v1.SecurityLog"> & {
  * Use `create(SecurityLogSchema)` to create a new message.
  */
 export const SecurityLogSchema: GenMessage<SecurityLog> = /*@__PURE__*/
-  messageDesc(file_pairwise_v1_wire, 54);
+  messageDesc(file_pairwise_v1_wire, 56);
 
 /**
  * Pushed to every device of the account when its security state changes. `alert` is set when the
@@ -1825,7 +1927,7 @@ export type SecurityChanged = Message$1<"pairwise.v1.SecurityChanged"> & {
  * Use `create(SecurityChangedSchema)` to create a new message.
  */
 export const SecurityChangedSchema: GenMessage<SecurityChanged> = /*@__PURE__*/
-  messageDesc(file_pairwise_v1_wire, 55);
+  messageDesc(file_pairwise_v1_wire, 57);
 
 /**
  * What the primary seals to a companion it links (SPEC LINKBUNDLE-1): encrypted end to end,
@@ -1865,7 +1967,7 @@ export type LinkBundle = Message$1<"pairwise.v1.LinkBundle"> & {
  * Use `create(LinkBundleSchema)` to create a new message.
  */
 export const LinkBundleSchema: GenMessage<LinkBundle> = /*@__PURE__*/
-  messageDesc(file_pairwise_v1_wire, 56);
+  messageDesc(file_pairwise_v1_wire, 58);
 
 /**
  * What a companion's link QR code carries, base64url-encoded after "pairwise-link:1:". The phone
@@ -1905,5 +2007,5 @@ export type LinkQr = Message$1<"pairwise.v1.LinkQr"> & {
  * Use `create(LinkQrSchema)` to create a new message.
  */
 export const LinkQrSchema: GenMessage<LinkQr> = /*@__PURE__*/
-  messageDesc(file_pairwise_v1_wire, 57);
+  messageDesc(file_pairwise_v1_wire, 59);
 
