@@ -9,6 +9,8 @@
  * @module
  */
 
+import type { DeviceLock, DeviceLockOptions } from './device-lock.js';
+
 /** The tables a client store holds. */
 export const StoreTable = {
   /** This device: account id, device id, role, identity keys (one record, key "self"). */
@@ -60,4 +62,11 @@ export interface ClientStore {
   wipe(): Promise<void>;
   /** Releases resources; the store is not used afterwards. */
   close(): Promise<void>;
+  /**
+   * Takes the device lock a client holds for its whole life, so that only one client works on
+   * this state at a time (SPEC DEVICE-1). Rejects with `DeviceInUseError` while another client
+   * holds it; with `takeOver`, where the holder can be asked to let go (browser tabs, clients of
+   * one process), asks it and resolves once it has.
+   */
+  acquireDeviceLock(options?: DeviceLockOptions): Promise<DeviceLock>;
 }

@@ -10,12 +10,15 @@ describe('[FANOUT-1] content padding', () => {
           messageId: new Uint8Array(16).fill(7),
           sentAt: 1_790_000_000_000,
           ...(chat ? { syncChat: chat } : {}),
+          senderAccountId: 'alice',
+          senderDeviceId: 'a'.repeat(32),
           body: { case: 'text', value: { body: text } },
         });
         expect(encoded.length % 64).toBe(0);
         const decoded = decodeContent(encoded);
         expect(decoded?.body.case === 'text' && decoded.body.value.body).toBe(text);
         expect(decoded?.syncChat).toBe(chat);
+        expect([decoded?.senderAccountId, decoded?.senderDeviceId]).toEqual(['alice', 'a'.repeat(32)]);
       }),
       { seed: 64, numRuns: 300 },
     );

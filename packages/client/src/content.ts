@@ -14,6 +14,9 @@ export interface ContentFields {
   readonly messageId: Uint8Array;
   readonly sentAt: number;
   readonly syncChat?: string;
+  /** Who sends it: receivers refuse a content whose sender is not the envelope's (SPEC CONTENT-1). */
+  readonly senderAccountId: string;
+  readonly senderDeviceId: string;
   readonly body: NonNullable<MessageInitShape<typeof ContentSchema>['body']>;
 }
 
@@ -26,6 +29,20 @@ export function encodeContent(content: ContentFields): Uint8Array {
   const total = Math.ceil((bare + 3) / PAD_TO) * PAD_TO;
   message.padding = randomBytes(total - bare - 2);
   return toBinary(ContentSchema, message);
+}
+
+/** A decoded content again, naming `sender` (for outbox entries written before contents named it). */
+export function reencodeWithSender(content: Content, sender: { readonly accountId: string; readonly deviceId: string }): Uint8Array {
+  const { messageId, sentAt, syncChat, body } = content;
+  if (body.case === undefined) throw new TypeError('content has no body');
+  return encodeContent({
+    messageId,
+    sentAt,
+    ...(syncChat === '' ? {} : { syncChat }),
+    senderAccountId: sender.accountId,
+    senderDeviceId: sender.deviceId,
+    body,
+  });
 }
 
 /** Decodes content from a peer; `null` when it is not valid. */

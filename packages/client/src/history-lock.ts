@@ -42,6 +42,7 @@ import {
   type PasscodeKdfParams,
 } from '@pairwise/crypto/passcode-key';
 import { StoreTable, type ClientStore } from './client-store.js';
+import type { DeviceLock, DeviceLockOptions } from './device-lock.js';
 import { structuredCloneValue } from './platform.js';
 import { decodeRecord, encodeRecord } from './record-codec.js';
 import { assertKey, assertPrefix, assertStorableValue } from './store-arguments.js';
@@ -389,6 +390,14 @@ export class HistoryLockStore implements ClientStore {
   close(): Promise<void> {
     this.historyKey = null;
     return this.inner.close();
+  }
+
+  /**
+   * {@inheritDoc ClientStore.acquireDeviceLock} The inner store's: the app lock (`lock`) changes
+   * only what is sealed, not who may use the device.
+   */
+  acquireDeviceLock(options?: DeviceLockOptions): Promise<DeviceLock> {
+    return this.inner.acquireDeviceLock(options);
   }
 
   /** Checks a passcode, counting it if wrong. On success the history key is in memory. */

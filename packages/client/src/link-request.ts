@@ -90,14 +90,16 @@ export class LinkRequest extends Emitter<LinkRequestEvents> {
     this.device = await generateDeviceIdentity({ extractable: store.needsExtractableKeys });
     // The ephemeral key never leaves this browser except inside the QR code.
     this.ephemeral = await generateX25519KeyPair();
-    this.preKeys = await makeInitialPreKeys(store, this.device);
     this.startedAt = this.now();
+    this.preKeys = await makeInitialPreKeys(store, this.device, this.startedAt);
     this.transport = new Transport({
       url: this.options.url,
       socketFactory: this.options.socketFactory,
       handshake: () => Promise.resolve(),
       onPush: (frame) => {
-        if (frame.body.case === 'linkApproved') void this.approved(frame.body.value);
+        if (frame.body.case === 'linkApproved') {
+          this.approved(frame.body.value).catch((error: unknown) => this.fail(error instanceof Error ? error : new Error(String(error))));
+        }
       },
       onFinalClose: () => this.fail(new Error('the server closed the link request')),
     });
@@ -173,7 +175,11 @@ export class LinkRequest extends Emitter<LinkRequestEvents> {
     this.emit('linked', identity);
   }
 
-  /** Checks that the bundle's list names this device with its keys under the bundle's account key. */
+  /**
+   * Checks the bundle under its own account key: the list names this device as a companion with
+   * its own keys, and the certificate names this account, this device and the same keys
+   * (SPEC LINK-4, CERT-1). A bundle built for another device or account is refused.
+   */
   private async verifyBundle(plaintext: Uint8Array, accountId: string): Promise<StoredIdentity | null> {
     let bundle;
     try {
@@ -188,12 +194,15 @@ export class LinkRequest extends Emitter<LinkRequestEvents> {
       verifyDeviceCertificate(bundle.deviceCertificate, bundle.accountKey),
     ]);
     const entry = list?.devices.find((candidate) => candidate.deviceId === this.deviceId);
+    const ours = (keys: { readonly signingKey: Uint8Array; readonly agreementKey: Uint8Array } | undefined) =>
+      keys !== undefined && bytesEqual(keys.signingKey, device.signing.publicKey) && bytesEqual(keys.agreementKey, device.agreement.publicKey);
     const named =
       list?.accountId === accountId &&
       entry?.kind === 'companion' &&
-      bytesEqual(entry.identity.signingKey, device.signing.publicKey) &&
-      bytesEqual(entry.identity.agreementKey, device.agreement.publicKey) &&
-      certificate?.deviceId === this.deviceId;
+      ours(entry.identity) &&
+      certificate?.accountId === accountId &&
+      certificate.deviceId === this.deviceId &&
+      ours(certificate.identity);
     if (!named) return null;
     return {
       version: 1,

@@ -4,6 +4,7 @@
  * @module
  */
 import { STORE_TABLES, type ClientStore, type StoreTable } from './client-store.js';
+import { InProcessLocks, type DeviceLock, type DeviceLockOptions } from './device-lock.js';
 import { compareKeys } from './key-order.js';
 import { structuredCloneValue } from './platform.js';
 import { assertKey, assertPrefix, assertStorableValue, assertTable } from './store-arguments.js';
@@ -21,6 +22,9 @@ import { StoreClosedError } from './store-errors.js';
  * await store.get<number>(StoreTable.Meta, 'lastSequence'); // 42
  * ```
  */
+/** Device locks of memory stores: one per store object. */
+const memoryLocks = new InProcessLocks<MemoryStore>();
+
 export class MemoryStore implements ClientStore {
   /** Memory keeps `CryptoKey`s as they are. */
   readonly needsExtractableKeys = false;
@@ -68,6 +72,11 @@ export class MemoryStore implements ClientStore {
       }
       return found.sort(([a], [b]) => compareKeys(a, b));
     });
+  }
+
+  /** {@inheritDoc ClientStore.acquireDeviceLock} */
+  acquireDeviceLock(options?: DeviceLockOptions): Promise<DeviceLock> {
+    return memoryLocks.acquire(this, options);
   }
 
   /** Drops everything; the store is closed afterwards. */

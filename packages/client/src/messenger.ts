@@ -1,41 +1,33 @@
 /**
  * Sending and receiving: client fan-out over one session per device, the outbox that survives
- * restarts, "devices changed" recovery, and the receive path that decrypts each message exactly
- * once and acknowledges it only after it is stored (SPEC INBOX-*, FANOUT-*).
+ * restarts, "devices changed" recovery, sends held for a verified contact whose key changed, and
+ * the receive path (receiver.ts) that decrypts each message exactly once and acknowledges it
+ * only after it is stored (SPEC INBOX-*, FANOUT-*, SEND-*, VERIFY-3).
  * @module
  */
 import type { MessageInitShape } from '@bufbuild/protobuf';
 import { bytesEqual, randomBytes, toHex } from '@pairwise/crypto/bytes';
 import type { DeviceListEntry } from '@pairwise/crypto/device-list';
-import { parseSessionMessage, Session } from '@pairwise/crypto/session';
-import type { ContentSchema } from '@pairwise/protocol/content';
+import { Session } from '@pairwise/crypto/session';
+import type { Content, ContentSchema } from '@pairwise/protocol/content';
 import { CLIENT_MESSAGE_ID_BYTES } from '@pairwise/protocol/limits';
 import type { AccountDevices, Deliver, Message } from '@pairwise/protocol/wire';
-import { StoreTable, type ClientStore } from './client-store.js';
-import type { ContactBook, ContactChange } from './contacts.js';
-import { decodeContent, encodeContent } from './content.js';
-import { ConnectionClosedError, RequestError, TimeoutError } from './errors.js';
 import type { ClientEventMap } from './client-events.js';
+import type { ClientStore } from './client-store.js';
+import { currentDevices, VerificationState, type ContactBook, type ContactChange, type ContactRecord } from './contacts.js';
+import { encodeContent } from './content.js';
+import { ConnectionClosedError, RequestError, TimeoutError } from './errors.js';
+import { MessageHistory } from './history.js';
 import type { StoredIdentity } from './identity.js';
-import { deleteOneTimePreKey, preKeySource } from './prekeys.js';
+import { Outbox, type OutboxEntry, type PendingMessage, type SendFailure } from './outbox.js';
+import { Receiver } from './receiver.js';
+import { SeenIds } from './seen-ids.js';
 import type { SessionCache } from './session-cache.js';
 import { HistoryLockedError } from './store-errors.js';
 import type { Transport } from './transport.js';
 
 /** What a send carries, before encryption. */
 export type OutgoingBody = NonNullable<MessageInitShape<typeof ContentSchema>['body']>;
-
-/** A message waiting for the server's acceptance; kept in the store until then. */
-interface OutboxEntry {
-  readonly version: 1;
-  readonly clientMessageId: Uint8Array;
-  readonly recipientAccountId: string;
-  /** Encoded Content for the recipient's devices. */
-  readonly forRecipient: Uint8Array;
-  /** Encoded Content for our own other devices (with the chat named). */
-  readonly forSelf: Uint8Array;
-  readonly createdAt: number;
-}
 
 /** A message the server accepted. */
 export interface SentMessage {
@@ -51,6 +43,13 @@ interface Target {
 
 /** How many times a send is re-encrypted after "devices changed" before giving up. */
 const MAX_DEVICE_RETRIES = 4;
+/** An expired list is asked for again at most this often per account while it stays expired. */
+const EXPIRED_LIST_REFRESH_MS = 60 * 1000;
+
+/** The send waits for the person: the recipient is a verified contact whose key changed. */
+class HeldError extends Error {
+  override readonly name = 'HeldError';
+}
 
 export interface MessengerDeps {
   readonly store: ClientStore;
@@ -63,70 +62,137 @@ export interface MessengerDeps {
   /** Send delivery receipts for received texts automatically. */
   readonly deliveryReceipts: boolean;
   readonly isStopped: () => boolean;
+  /** A verification decision synced from another of our devices (SPEC VERIFY-4). */
+  readonly onVerificationSync: (content: Content) => Promise<void>;
+  /** Counts a refused row (the client's diagnostics). */
+  readonly countRefusal: () => void;
 }
 
 export class Messenger {
   private sendQueue: Promise<unknown> = Promise.resolve();
-  private receiveQueue: Promise<unknown> = Promise.resolve();
   private readonly inFlight = new Set<string>();
   private flushAfterUnlock = false;
+  /** Sends parked until the person lifts a hold, by recipient. */
+  private readonly parked = new Map<string, (() => void)[]>();
+  private readonly expiredRefreshAt = new Map<string, number>();
+  readonly history: MessageHistory;
+  private readonly outbox: Outbox;
+  readonly seen: SeenIds;
+  private readonly receiver: Receiver;
 
-  constructor(private readonly deps: MessengerDeps) {}
+  constructor(private readonly deps: MessengerDeps) {
+    this.history = new MessageHistory(deps.store);
+    this.outbox = new Outbox(deps.store, deps.identity);
+    this.seen = new SeenIds(deps.store);
+    this.receiver = new Receiver({
+      store: deps.store,
+      identity: deps.identity,
+      contacts: deps.contacts,
+      sessions: deps.sessions,
+      history: this.history,
+      seen: this.seen,
+      now: deps.now,
+      emit: deps.emit,
+      refreshAccount: (accountId) => this.refreshAccount(accountId),
+      acknowledge: (seq) => deps.transport.sendOneWay({ case: 'ackInbox', value: { seqs: [seq] } }),
+      handleContent: (message, content) => this.handleContent(message, content),
+      countRefusal: deps.countRefusal,
+    });
+  }
 
   /** Encrypts `body` for the recipient's devices and our other devices, and sends it. */
   async send(recipientAccountId: string, body: OutgoingBody): Promise<SentMessage> {
-    const { identity, store, now } = this.deps;
+    const { identity, now } = this.deps;
     const clientMessageId = randomBytes(CLIENT_MESSAGE_ID_BYTES);
     const sentAt = now();
+    const sender = { senderAccountId: identity.accountId, senderDeviceId: identity.deviceId };
     const entry: OutboxEntry = {
-      version: 1,
+      version: 2,
       clientMessageId,
       recipientAccountId,
-      forRecipient: encodeContent({ messageId: clientMessageId, sentAt, body }),
-      forSelf: encodeContent({ messageId: clientMessageId, sentAt, body, syncChat: recipientAccountId }),
+      forRecipient: encodeContent({ messageId: clientMessageId, sentAt, ...sender, body }),
+      forSelf: encodeContent({ messageId: clientMessageId, sentAt, ...sender, body, syncChat: recipientAccountId }),
       createdAt: sentAt,
+      failure: null,
     };
-    const key = outboxKey(entry);
-    await store.put(StoreTable.Outbox, key, entry);
+    const key = await this.outbox.put(entry);
     if (body.case === 'text') {
-      await this.storeMessage(recipientAccountId, toHex(clientMessageId), {
-        outgoing: true,
-        senderAccountId: identity.accountId,
-        senderDeviceId: identity.deviceId,
+      await this.history.putText({
+        chatId: recipientAccountId,
+        messageId: toHex(clientMessageId),
+        ...sender,
         text: body.value.body ?? '',
         sentAt,
+        outgoing: true,
       });
     }
     return this.queueDelivery(key, entry);
+  }
+
+  /** Sends a failed message again, under the same client message id (SPEC SEND-1). */
+  async retry(messageId: string): Promise<SentMessage> {
+    const found = await this.outbox.find(messageId);
+    if (found === null) throw new RangeError(`no unsent message ${messageId}`);
+    const [key, entry] = found;
+    if (this.inFlight.has(key)) throw new RangeError(`message ${messageId} is being sent`);
+    const retried: OutboxEntry = { ...entry, failure: null };
+    await this.outbox.put(retried);
+    return this.queueDelivery(key, retried);
+  }
+
+  /** Messages not accepted by the server yet, with their failure if they failed. */
+  async pending(): Promise<PendingMessage[]> {
+    return (await this.outbox.list()).map(([, entry]) => ({
+      messageId: toHex(entry.clientMessageId),
+      chatId: entry.recipientAccountId,
+      failure: entry.failure,
+    }));
   }
 
   /** Re-sends whatever the outbox holds (after a reconnect or a restart), in the order it was written. */
   async flushOutbox(): Promise<void> {
     let entries: [string, OutboxEntry][];
     try {
-      entries = await this.deps.store.list<OutboxEntry>(StoreTable.Outbox);
+      entries = await this.outbox.list();
     } catch (error) {
       if (!(error instanceof HistoryLockedError)) throw error;
       // The app lock holds the outbox sealed (SPEC LOCK-5): nothing is lost, it is sent once unlocked.
       if (!this.flushAfterUnlock) {
         this.flushAfterUnlock = true;
-        void error.unlocked.then(() => {
-          this.flushAfterUnlock = false;
-          return this.flushOutbox();
-        }).catch(() => {});
+        void error.unlocked
+          .then(() => {
+            this.flushAfterUnlock = false;
+            return this.flushOutbox();
+          })
+          .catch(() => {});
       }
       return;
     }
     for (const [key, entry] of entries) {
-      if (!this.inFlight.has(key)) this.queueDelivery(key, entry).catch(() => {});
+      if (entry.failure === null && !this.inFlight.has(key)) this.queueDelivery(key, entry).catch(() => {});
     }
   }
 
-  /** Handles a Deliver push; pushes are processed one at a time, in order. */
+  /** Handles a Deliver push; pushes are processed one at a time, in order. Never rejects. */
   receive(deliver: Deliver): Promise<void> {
-    const run = this.receiveQueue.then(() => this.process(deliver));
-    this.receiveQueue = run.catch(() => {});
-    return run;
+    return this.receiver.receive(deliver);
+  }
+
+  /** Settles once the sends and deliveries handed over so far are done (or waiting for a hold). */
+  async idle(): Promise<void> {
+    await Promise.all([this.sendQueue, this.receiver.idle()]);
+  }
+
+  /** The person lifted the hold on `accountId` (verified again, or "Send anyway"): parked sends go. */
+  released(accountId: string): void {
+    const waiting = this.parked.get(accountId) ?? [];
+    this.parked.delete(accountId);
+    for (const resume of waiting) resume();
+  }
+
+  /** Fails every parked send: the client is closing (their entries stay in the outbox). */
+  stop(): void {
+    for (const accountId of [...this.parked.keys()]) this.released(accountId);
   }
 
   /** Fetches an account's devices from the server and applies them. */
@@ -139,47 +205,84 @@ export class Messenger {
   /** Applies a server report of an account's devices: verifies, records, forgets departed devices. */
   async applyReport(report: AccountDevices): Promise<ContactChange> {
     const change = await this.deps.contacts.apply(report);
+    const { emit } = this.deps;
     if (change.removedDeviceIds.length > 0) await this.deps.sessions.drop(report.accountId, change.removedDeviceIds);
-    if (change.identityChanged) this.deps.emit('identity-changed', { accountId: report.accountId });
+    if (change.identityChanged) {
+      const notice = await this.history.safetyNumberChanged(report.accountId, this.deps.now());
+      emit('identity-changed', { accountId: report.accountId, notice });
+      emit('verification-changed', { accountId: report.accountId, state: change.record.verification.state });
+    }
     if (change.addedDeviceIds.length > 0 || change.removedDeviceIds.length > 0) {
-      this.deps.emit('devices-changed', {
-        accountId: report.accountId,
-        added: change.addedDeviceIds,
-        removed: change.removedDeviceIds,
-      });
+      emit('devices-changed', { accountId: report.accountId, added: change.addedDeviceIds, removed: change.removedDeviceIds });
     }
     return change;
   }
 
   private queueDelivery(key: string, entry: OutboxEntry): Promise<SentMessage> {
     this.inFlight.add(key);
-    const run = this.sendQueue.then(() => this.deliverUntilAccepted(key, entry));
-    this.sendQueue = run.catch(() => {});
-    return run.finally(() => this.inFlight.delete(key));
+    const attempt = async (): Promise<SentMessage> => {
+      const run = this.sendQueue.then(() => this.deliverUntilAccepted(key, entry));
+      this.sendQueue = run.catch(() => {});
+      try {
+        return await run;
+      } catch (error) {
+        if (!(error instanceof HeldError)) throw error;
+        // Parked outside the queue, so that other chats keep flowing; back in line once lifted.
+        await new Promise<void>((resume) => this.parked.set(entry.recipientAccountId, [...(this.parked.get(entry.recipientAccountId) ?? []), resume]));
+        if (this.deps.isStopped()) throw new ConnectionClosedError('the client closed');
+        return attempt();
+      }
+    };
+    return attempt().finally(() => this.inFlight.delete(key));
   }
 
   private async deliverUntilAccepted(key: string, entry: OutboxEntry): Promise<SentMessage> {
     for (;;) {
       try {
         const serverTime = await this.deliverOnce(entry);
-        await this.deps.store.delete(StoreTable.Outbox, key);
+        await this.outbox.delete(key);
         const sent = { messageId: toHex(entry.clientMessageId), chatId: entry.recipientAccountId, serverTime };
         this.deps.emit('sent', sent);
         return sent;
       } catch (error) {
+        if (error instanceof HeldError) throw error;
         // Lost connection: the transport waits for the next one; the same client message id
         // makes a repeat harmless (the server answers "duplicate").
-        if ((error instanceof ConnectionClosedError || error instanceof TimeoutError) && !this.deps.isStopped()) continue;
-        if (error instanceof RequestError) await this.deps.store.delete(StoreTable.Outbox, key);
+        if (error instanceof ConnectionClosedError || error instanceof TimeoutError) {
+          if (this.deps.isStopped()) throw error;
+          continue;
+        }
+        await this.failed(key, entry, error);
         throw error;
       }
     }
   }
 
+  /** A send that waiting will not cure: kept, marked failed, for "Retry" (SPEC SEND-1). */
+  private async failed(key: string, entry: OutboxEntry, error: unknown): Promise<void> {
+    const failure: SendFailure = {
+      code: error instanceof RequestError ? error.code : 'UNKNOWN',
+      message: error instanceof Error ? error.message : String(error),
+      at: this.deps.now(),
+    };
+    try {
+      await this.outbox.fail(key, entry, failure);
+    } catch {
+      // The store is closing: the entry stays as it was and is tried again at the next start.
+      return;
+    }
+    this.deps.emit('send-failed', { messageId: toHex(entry.clientMessageId), chatId: entry.recipientAccountId, ...failure });
+  }
+
   private async deliverOnce(entry: OutboxEntry): Promise<number> {
     const { identity, transport, sessions } = this.deps;
     attempts: for (let attempt = 0; attempt < MAX_DEVICE_RETRIES; attempt++) {
-      const targets = await this.targets(entry.recipientAccountId);
+      const records = await this.records(entry.recipientAccountId);
+      const recipient = records.find((record) => record.accountId === entry.recipientAccountId);
+      if (recipient?.accountId !== identity.accountId && recipient?.verification.state === VerificationState.Held) {
+        throw new HeldError(`${entry.recipientAccountId}'s safety number changed`);
+      }
+      const targets = this.targets(records);
       // A note to self on an account with a single device: nobody else to send it to.
       if (targets.length === 0) return this.deps.now();
       // A device that has no bundle any more (it just left) makes us refresh and rebuild the targets.
@@ -192,6 +295,7 @@ export class Messenger {
         // Our own devices get the copy that names the chat (for a note to self, every copy does).
         const own = target.accountId === identity.accountId;
         const content = await session.encrypt(own ? entry.forSelf : entry.forRecipient);
+        // Saved before the ciphertext leaves: a restart must never encrypt again under this key.
         await sessions.save(target.accountId, target.device.deviceId);
         envelopes.push({ deviceId: target.device.deviceId, content });
       }
@@ -210,14 +314,29 @@ export class Messenger {
     throw new Error('the devices kept changing; try again');
   }
 
-  /** Every device to encrypt to: the recipient's, and our own other devices. */
-  private async targets(recipientAccountId: string): Promise<Target[]> {
-    const { identity, contacts } = this.deps;
-    const known = async (accountId: string) => (await contacts.get(accountId)) ?? (await this.refreshAccount(accountId)).record;
+  /**
+   * What we know of the recipient's account and our own, fetched when unknown and asked again
+   * (at most once a minute) when the list has expired: a fresher one may exist.
+   */
+  private async records(recipientAccountId: string): Promise<ContactRecord[]> {
+    const { identity, contacts, now } = this.deps;
     const accounts = [...new Set([recipientAccountId, identity.accountId])];
-    const records = await Promise.all(accounts.map(known));
+    return Promise.all(
+      accounts.map(async (accountId) => {
+        const known = await contacts.get(accountId);
+        if (known === null) return (await this.refreshAccount(accountId)).record;
+        if (known.listExpiresAt > now() || now() - (this.expiredRefreshAt.get(accountId) ?? 0) < EXPIRED_LIST_REFRESH_MS) return known;
+        this.expiredRefreshAt.set(accountId, now());
+        return (await this.refreshAccount(accountId)).record;
+      }),
+    );
+  }
+
+  /** Every device to encrypt to: the recipient's, and our own other devices (SPEC DEVICES-1, DEVLIST-3). */
+  private targets(records: readonly ContactRecord[]): Target[] {
+    const { identity, now } = this.deps;
     return records
-      .flatMap((record) => record.devices.map((device) => ({ accountId: record.accountId, device })))
+      .flatMap((record) => currentDevices(record, now()).map((device) => ({ accountId: record.accountId, device })))
       .filter((target) => !(target.accountId === identity.accountId && target.device.deviceId === identity.deviceId));
   }
 
@@ -260,6 +379,7 @@ export class Messenger {
             pqPreKey: bundle.pqPreKey,
             oneTimePreKey: bundle.oneTimePreKey ?? null,
           },
+          { local: { accountId: identity.accountId, deviceId: identity.deviceId }, remote: { accountId, deviceId: target.device.deviceId } },
           { extractableKeys: store.needsExtractableKeys },
         );
         if (session) await sessions.promote(accountId, target.device.deviceId, session);
@@ -271,85 +391,18 @@ export class Messenger {
     return true;
   }
 
-  private async process(deliver: Deliver): Promise<void> {
-    const { transport, store, now, emit } = this.deps;
-    const item = deliver.item;
-    if (item.case === 'expired') {
-      emit('message-expired', {
-        messageId: toHex(item.value.clientMessageId),
-        recipientAccountId: item.value.recipientAccountId,
-        recipientDeviceId: item.value.recipientDeviceId,
-      });
-    } else if (item.case === 'message') {
-      const message = item.value;
-      const seenKey = `${message.senderDeviceId}/${toHex(message.clientMessageId)}`;
-      if ((await store.get(StoreTable.Seen, seenKey)) === undefined) {
-        const plaintext = await this.decrypt(message);
-        const content = plaintext && decodeContent(plaintext);
-        if (content && bytesEqual(content.messageId, message.clientMessageId)) await this.handleContent(message, content);
-        else emit('decrypt-failed', { senderAccountId: message.senderAccountId, senderDeviceId: message.senderDeviceId });
-        await store.put(StoreTable.Seen, seenKey, now());
-      }
-    }
-    // Only now, with the message stored, may the server forget it (SPEC INBOX-4).
-    transport.sendOneWay({ case: 'ackInbox', value: { seqs: [deliver.seq] } });
-  }
-
-  private async deviceEntry(accountId: string, deviceId: string): Promise<DeviceListEntry | null> {
-    const find = (devices: readonly DeviceListEntry[] | undefined) => devices?.find((device) => device.deviceId === deviceId) ?? null;
-    const known = find((await this.deps.contacts.get(accountId))?.devices);
-    if (known) return known;
-    try {
-      return find((await this.refreshAccount(accountId)).record.devices);
-    } catch {
-      return null;
-    }
-  }
-
-  private async decrypt(message: Message): Promise<Uint8Array | null> {
-    const { sessions, store, identity } = this.deps;
-    const sender = await this.deviceEntry(message.senderAccountId, message.senderDeviceId);
-    if (sender === null) return null; // not on the account's signed list: never trusted
-    let initiation;
-    try {
-      initiation = parseSessionMessage(message.content).initiation;
-    } catch {
-      return null;
-    }
-    const kept = await sessions.all(message.senderAccountId, message.senderDeviceId);
-    if (initiation !== null) {
-      const claimed = initiation.initiatorIdentity;
-      if (!bytesEqual(claimed.signingKey, sender.identity.signingKey) || !bytesEqual(claimed.agreementKey, sender.identity.agreementKey)) {
-        return null;
-      }
-      const same = kept.find((session) => session.acceptedBaseKey && bytesEqual(session.acceptedBaseKey, initiation.ephemeralKey));
-      if (!same) {
-        const accepted = await Session.accept(identity.device, preKeySource(store), message.content, {
-          extractableKeys: store.needsExtractableKeys,
-        });
-        if (!accepted.ok) return null;
-        await sessions.promote(message.senderAccountId, message.senderDeviceId, accepted.session);
-        if (accepted.oneTimePreKeyId !== null) await deleteOneTimePreKey(store, accepted.oneTimePreKeyId);
-        return accepted.plaintext;
-      }
-    }
-    // A refused attempt leaves a session unchanged, so trying each kept session is safe.
-    for (const session of kept) {
-      const result = await session.decrypt(message.content);
-      if (!result.ok) continue;
-      await sessions.promote(message.senderAccountId, message.senderDeviceId, session);
-      return result.plaintext;
-    }
-    return null;
-  }
-
-  private async handleContent(message: Message, content: NonNullable<ReturnType<typeof decodeContent>>): Promise<void> {
+  private async handleContent(message: Message, content: Content): Promise<void> {
     const { identity, emit } = this.deps;
     const outgoing = message.senderAccountId === identity.accountId;
+    const body = content.body;
+    if (body.case === 'verification') {
+      // Only our own devices speak for this person's decisions.
+      if (outgoing) await this.deps.onVerificationSync(content);
+      return;
+    }
     const chatId = outgoing ? content.syncChat : message.senderAccountId;
     if (chatId === '') return;
     const messageId = toHex(content.messageId);
-    const body = content.body;
     if (body.case === 'text') {
       const received = {
         chatId,
@@ -360,7 +413,7 @@ export class Messenger {
         sentAt: content.sentAt,
         outgoing,
       };
-      await this.storeMessage(chatId, messageId, received);
+      await this.history.putText(received);
       emit('message', received);
       if (!outgoing && this.deps.deliveryReceipts) {
         this.send(message.senderAccountId, { case: 'receipt', value: { type: 'delivered', messageIds: [content.messageId] } }).catch(() => {});
@@ -375,17 +428,4 @@ export class Messenger {
       });
     }
   }
-
-  private async storeMessage(chatId: string, messageId: string, value: object): Promise<void> {
-    const sentAt = (value as { sentAt: number }).sentAt;
-    await this.deps.store.put(StoreTable.Messages, `${chatId}/${String(sentAt).padStart(15, '0')}/${messageId}`, {
-      chatId,
-      messageId,
-      ...value,
-    });
-  }
-}
-
-function outboxKey(entry: OutboxEntry): string {
-  return `${String(entry.createdAt).padStart(15, '0')}/${toHex(entry.clientMessageId)}`;
 }

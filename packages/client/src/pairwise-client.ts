@@ -1,37 +1,56 @@
 /**
  * The SDK's entry point: one object per device, for the web app, tests, benchmarks and a future
  * CLI alike. Keys and ratchets stay inside; the app sees accounts, chats, devices and events.
+ *
+ * A client holds its store's device lock for its whole life (SPEC DEVICE-1): a second client on
+ * the same device is refused, or, asked to take over ("Use here"), the first one stops, lets the
+ * device go and says so (`taken-over`). Everything the client does in the background is tracked,
+ * so that closing waits for it and nothing of it escapes as an unhandled rejection.
  * @module
  */
 import { randomBytes, toHex } from '@pairwise/crypto/bytes';
+import { signDeviceAttestation } from '@pairwise/crypto/device-attestation';
 import { signDeviceChallenge } from '@pairwise/crypto/device-auth';
-import { signDeviceCertificate } from '@pairwise/crypto/device-certificate';
 import { signDeviceList } from '@pairwise/crypto/device-list';
 import { generateAccountIdentity, generateDeviceIdentity, publicIdentity } from '@pairwise/crypto/keys';
-import { sealLinkBundle } from '@pairwise/crypto/link-bundle';
-import { computeSafetyNumber, type SafetyNumber } from '@pairwise/crypto/safety-number';
 import { CLOSE_LOGGED_OUT, CLOSE_UPDATE_REQUIRED } from '@pairwise/protocol/errors';
 import { fromBase64Url, toBase64Url } from '@pairwise/protocol/base64url';
 import { decodeLinkQr } from '@pairwise/protocol/link-qr';
-import { DEVICE_LIST_VALIDITY_MS, PREKEYS_LOW_THRESHOLD } from '@pairwise/protocol/limits';
+import { DAY_MS, DEVICE_LIST_VALIDITY_MS, PQ_PREKEYS_LOW_THRESHOLD, PREKEYS_LOW_THRESHOLD } from '@pairwise/protocol/limits';
 import { PROTOCOL_VERSION } from '@pairwise/protocol/version';
 import { isPinFormat } from '@pairwise/protocol/pin-policy';
 import type { Challenge, DeviceInfo, ServerFrame } from '@pairwise/protocol/wire';
 import type { ClientEventMap } from './client-events.js';
-import type { ClientStore } from './client-store.js';
-import { ContactBook } from './contacts.js';
-import { signNextList } from './device-lists.js';
-import { LinkError, LinkErrorReason, RequestError } from './errors.js';
+import { StoreTable, type ClientStore } from './client-store.js';
+import { ContactBook, type VerificationState } from './contacts.js';
+import { fenced, type DeviceLock } from './device-lock.js';
+import { ConnectionClosedError, LinkError, LinkErrorReason, RequestError } from './errors.js';
 import { Emitter } from './events.js';
 import { loadIdentity, saveIdentity, type StoredIdentity } from './identity.js';
-import { encodeLinkBundle } from './link-request.js';
 import { Messenger, type SentMessage } from './messenger.js';
 import { NewDeviceWatch } from './new-device-watch.js';
+import type { PendingMessage } from './outbox.js';
+import {
+  duePreKeyRotation,
+  makeInitialPreKeys,
+  makeOneTimePreKeys,
+  makePqOneTimePreKeys,
+  ONE_TIME_PREKEY_BATCH,
+  PQ_ONE_TIME_PREKEY_BATCH,
+  rotationUploaded,
+} from './prekeys.js';
+import { PrimaryDevices } from './primary-devices.js';
 import { toSecurityLogEntry, toSecurityState, type SecurityLogEntry, type SecurityState } from './security.js';
-import { makeInitialPreKeys, makeOneTimePreKeys, ONE_TIME_PREKEY_BATCH } from './prekeys.js';
 import { SessionCache } from './session-cache.js';
 import type { SocketFactory } from './socket.js';
+import { after } from './timers.js';
 import { Transport, type ConnectionState } from './transport.js';
+import { Verifications, type SafetyNumberView, type ScanResult } from './verification.js';
+
+/** Where the client's diagnostics go: counts and event names only, never content or keys. */
+export interface ClientLogger {
+  warn(event: string, fields: Readonly<Record<string, number | string>>): void;
+}
 
 /** How to reach the server and where to keep state. */
 export interface ConnectOptions {
@@ -45,6 +64,12 @@ export interface ConnectOptions {
   readonly now?: () => number;
   /** Send delivery receipts automatically (default true). */
   readonly deliveryReceipts?: boolean;
+  /**
+   * Another client holds this device (another tab): ask it to let go and wait, instead of
+   * failing with `DeviceInUseError` ("Use here", SPEC DEVICE-1).
+   */
+  readonly takeOver?: boolean;
+  readonly logger?: ClientLogger;
 }
 
 /** Creating an account on a primary device. */
@@ -78,6 +103,17 @@ export type DeviceSummary = Pick<
   readonly isThisDevice: boolean;
 };
 
+/** Counts a client keeps of what it refused, for its log (SPEC RECEIVE-1). */
+export interface ClientDiagnostics {
+  /** Delivered rows that could not be decrypted or were refused, since the client started. */
+  readonly refusedMessages: number;
+  /** Background tasks that failed (and were dropped), since the client started. */
+  readonly failedTasks: number;
+}
+
+/** When the seen-ids table was last pruned (meta table). */
+const SEEN_PRUNED_AT = 'seen-pruned-at';
+
 /**
  * A device of a Pairwise account.
  *
@@ -90,23 +126,35 @@ export type DeviceSummary = Pick<
  */
 export class PairwiseClient extends Emitter<ClientEventMap> {
   private readonly transport: Transport;
+  /** The store as this client may use it: refused once the device lock is let go. */
+  private readonly store: ClientStore;
   private readonly contacts: ContactBook;
   private readonly sessions: SessionCache;
   private readonly messenger: Messenger;
+  private readonly verifications: Verifications;
+  private readonly primaryDevices: PrimaryDevices;
   private readonly deviceWatch: NewDeviceWatch<DeviceSummary>;
+  private readonly tasks = new Set<Promise<unknown>>();
   private stopped = false;
+  private holdsLock = true;
+  private closing: Promise<void> | null = null;
+  private cancelMaintenance: (() => void) | null = null;
   private state: ConnectionState = 'connecting';
   private securityState: SecurityState | null = null;
+  private refused = 0;
+  private failedTasks = 0;
   private readonly now: () => number;
 
   private constructor(
     private readonly options: ConnectOptions,
     private readonly identity: StoredIdentity,
+    private readonly deviceLock: DeviceLock,
   ) {
     super();
     this.now = options.now ?? Date.now;
-    this.contacts = new ContactBook(options.store, identity, this.now);
-    this.sessions = new SessionCache(options.store);
+    this.store = fenced(options.store, () => this.holdsLock);
+    this.contacts = new ContactBook(this.store, identity, this.now);
+    this.sessions = new SessionCache(this.store);
     this.transport = new Transport({
       url: options.url,
       socketFactory: options.socketFactory,
@@ -115,7 +163,7 @@ export class PairwiseClient extends Emitter<ClientEventMap> {
       onFinalClose: (code, reason) => {
         // Only "logged out" means this device no longer exists; an old app or a failed
         // authentication must never destroy the device's keys (SPEC REVOKE-3).
-        if (code === CLOSE_LOGGED_OUT) void this.ended('removed');
+        if (code === CLOSE_LOGGED_OUT) this.detach(this.ended('removed'));
         else {
           this.stopped = true;
           this.emit('auth-error', { code: code === CLOSE_UPDATE_REQUIRED ? 'UPDATE_REQUIRED' : 'AUTH_FAILED', message: reason });
@@ -130,7 +178,7 @@ export class PairwiseClient extends Emitter<ClientEventMap> {
       },
     });
     this.messenger = new Messenger({
-      store: options.store,
+      store: this.store,
       identity,
       transport: this.transport,
       contacts: this.contacts,
@@ -139,76 +187,119 @@ export class PairwiseClient extends Emitter<ClientEventMap> {
       emit: (event, value) => this.emit(event, value),
       deliveryReceipts: options.deliveryReceipts ?? true,
       isStopped: () => this.stopped,
+      onVerificationSync: (content) => this.verifications.applySync(content),
+      countRefusal: () => this.countRefusal(),
     });
-    this.deviceWatch = new NewDeviceWatch(options.store, () => this.devices(), (device) => this.emit('device-linked', device));
+    this.verifications = new Verifications({
+      identity,
+      contacts: this.contacts,
+      messenger: this.messenger,
+      now: this.now,
+      emit: (event, value) => this.emit(event, value),
+    });
+    this.primaryDevices = new PrimaryDevices({ identity, transport: this.transport, messenger: this.messenger, now: this.now });
+    this.deviceWatch = new NewDeviceWatch(this.store, () => this.devices(), (device) => this.emit('device-linked', device));
+    // "Use here" in another tab: stop, let the device go, and say so (SPEC DEVICE-1).
+    this.detach(
+      deviceLock.takeOverRequested.then(async () => {
+        if (this.stopped) return;
+        await this.close();
+        this.emit('taken-over', {});
+      }),
+    );
   }
 
   /** Creates an account with this device as its primary (the phone) and connects. */
   static async createAccount(options: CreateAccountOptions): Promise<PairwiseClient> {
     const { store } = options;
-    const now = (options.now ?? Date.now)();
-    const extractable = store.needsExtractableKeys;
-    const [account, device] = await Promise.all([generateAccountIdentity({ extractable }), generateDeviceIdentity({ extractable })]);
-    const deviceId = toHex(randomBytes(16));
-    const list = await signDeviceList(account.privateKey, {
-      accountId: options.username,
-      version: 1,
-      issuedAt: now,
-      expiresAt: now + DEVICE_LIST_VALIDITY_MS,
-      devices: [{ deviceId, kind: 'primary', identity: publicIdentity(device), linkedAt: now }],
-    });
-    const preKeys = await makeInitialPreKeys(store, device);
-    // Registration happens on a connection of its own, before this device can authenticate.
-    const registration = new Transport({
-      url: options.url,
-      socketFactory: options.socketFactory,
-      handshake: () => Promise.resolve(),
-      onPush: () => {},
-      onFinalClose: () => {},
-      reconnect: false,
-    });
-    registration.start();
+    const lock = await store.acquireDeviceLock({ takeOver: options.takeOver ?? false });
     try {
-      await registration.request({
-        case: 'register',
-        value: {
-          username: options.username,
-          accountKey: account.publicKey,
-          deviceId,
-          identity: { signingKey: device.signing.publicKey, agreementKey: device.agreement.publicKey },
-          deviceList: list,
-          preKeys,
-          inviteCode: options.inviteCode ?? '',
-          deviceName: options.deviceName ?? 'Phone',
-          protocolVersion: PROTOCOL_VERSION,
-        },
+      const now = (options.now ?? Date.now)();
+      const extractable = store.needsExtractableKeys;
+      const [account, device] = await Promise.all([generateAccountIdentity({ extractable }), generateDeviceIdentity({ extractable })]);
+      const deviceId = toHex(randomBytes(16));
+      const list = await signDeviceList(account.privateKey, {
+        accountId: options.username,
+        version: 1,
+        issuedAt: now,
+        expiresAt: now + DEVICE_LIST_VALIDITY_MS,
+        devices: [{ deviceId, kind: 'primary', identity: publicIdentity(device), linkedAt: now }],
       });
-    } finally {
-      registration.stop();
+      const attestation = await signDeviceAttestation(device.signing.privateKey, {
+        accountId: options.username,
+        accountKey: account.publicKey,
+        deviceId,
+        identity: publicIdentity(device),
+      });
+      const preKeys = await makeInitialPreKeys(store, device, now);
+      // Registration happens on a connection of its own, before this device can authenticate.
+      const registration = new Transport({
+        url: options.url,
+        socketFactory: options.socketFactory,
+        handshake: () => Promise.resolve(),
+        onPush: () => {},
+        onFinalClose: () => {},
+        reconnect: false,
+      });
+      registration.start();
+      try {
+        await registration.request({
+          case: 'register',
+          value: {
+            username: options.username,
+            accountKey: account.publicKey,
+            deviceId,
+            identity: publicIdentity(device),
+            deviceList: list,
+            preKeys,
+            inviteCode: options.inviteCode ?? '',
+            deviceName: options.deviceName ?? 'Phone',
+            protocolVersion: PROTOCOL_VERSION,
+            attestation,
+          },
+        });
+      } finally {
+        registration.stop();
+      }
+      const identity: StoredIdentity = {
+        version: 1,
+        origin: options.origin,
+        accountId: options.username,
+        deviceId,
+        kind: 'primary',
+        device,
+        account,
+        accountKey: account.publicKey,
+      };
+      await saveIdentity(store, identity);
+      return await PairwiseClient.start(options, identity, lock);
+    } catch (error) {
+      await lock.release();
+      throw error;
     }
-    const identity: StoredIdentity = {
-      version: 1,
-      origin: options.origin,
-      accountId: options.username,
-      deviceId,
-      kind: 'primary',
-      device,
-      account,
-      accountKey: account.publicKey,
-    };
-    await saveIdentity(store, identity);
-    return PairwiseClient.start(options, identity);
   }
 
-  /** Opens the device kept in `options.store`; `null` when the store holds none. */
+  /**
+   * Opens the device kept in `options.store`; `null` when the store holds none. Rejects with
+   * `DeviceInUseError` while another client (another tab) uses it, unless `takeOver` is set.
+   */
   static async open(options: ConnectOptions): Promise<PairwiseClient | null> {
-    const identity = await loadIdentity(options.store);
-    if (identity === null) return null;
-    return PairwiseClient.start(options, identity);
+    const lock = await options.store.acquireDeviceLock({ takeOver: options.takeOver ?? false });
+    try {
+      const identity = await loadIdentity(options.store);
+      if (identity === null) {
+        await lock.release();
+        return null;
+      }
+      return await PairwiseClient.start(options, identity, lock);
+    } catch (error) {
+      await lock.release();
+      throw error;
+    }
   }
 
-  private static async start(options: ConnectOptions, identity: StoredIdentity): Promise<PairwiseClient> {
-    const client = new PairwiseClient(options, identity);
+  private static async start(options: ConnectOptions, identity: StoredIdentity, lock: DeviceLock): Promise<PairwiseClient> {
+    const client = new PairwiseClient(options, identity, lock);
     client.transport.start();
     await client.messenger.flushOutbox();
     return client;
@@ -235,6 +326,11 @@ export class PairwiseClient extends Emitter<ClientEventMap> {
     return this.securityState;
   }
 
+  /** What this client refused or dropped since it started (counts only). */
+  get diagnostics(): ClientDiagnostics {
+    return { refusedMessages: this.refused, failedTasks: this.failedTasks };
+  }
+
   /** Resolves once the connection is authenticated (immediately when it already is). */
   async ready(): Promise<void> {
     await this.transport.request({ case: 'ping', value: {} });
@@ -243,22 +339,54 @@ export class PairwiseClient extends Emitter<ClientEventMap> {
   /** Sends a text message to an account (and copies it to this account's other devices). */
   sendText(to: string, text: string): Promise<SentMessage> {
     if (typeof text !== 'string' || text.length === 0) throw new TypeError('text must be a non-empty string');
-    return this.messenger.send(to, { case: 'text', value: { body: text } });
+    return this.whileRunning(() => this.messenger.send(to, { case: 'text', value: { body: text } }));
+  }
+
+  /** Sends a message that failed again (SPEC SEND-1); a RangeError for one that is not waiting. */
+  retry(messageId: string): Promise<SentMessage> {
+    return this.whileRunning(() => this.messenger.retry(messageId));
+  }
+
+  /** Messages not accepted by the server yet: being sent, waiting, or failed (with why). */
+  pendingMessages(): Promise<PendingMessage[]> {
+    return this.messenger.pending();
   }
 
   /** Tells the sender (and our other devices) that these messages were read. */
   async markRead(chatId: string, messageIds: readonly string[]): Promise<void> {
     if (messageIds.length === 0) return;
-    await this.messenger.send(chatId, { case: 'receipt', value: { type: 'read', messageIds: messageIds.map(fromHexId) } });
+    const ids = messageIds.map(fromHexId);
+    await this.whileRunning(() => this.messenger.send(chatId, { case: 'receipt', value: { type: 'read', messageIds: ids } }));
   }
 
-  /** The safety number of this account and `accountId`, to compare in person. */
-  async safetyNumber(accountId: string): Promise<SafetyNumber> {
-    const contact = (await this.contacts.get(accountId)) ?? (await this.messenger.refreshAccount(accountId)).record;
-    return computeSafetyNumber(
-      { accountId: this.identity.accountId, identityKey: this.identity.accountKey },
-      { accountId, identityKey: contact.accountKey },
-    );
+  /** The safety number of this account and `accountId`, its QR text, and whether it is verified (SPEC SAFETY-1, VERIFY-1). */
+  safetyNumber(accountId: string): Promise<SafetyNumberView> {
+    return this.verifications.safetyNumber(accountId);
+  }
+
+  /** Where this person stands with a contact's safety number: default, verified, or held after a change. */
+  verificationOf(accountId: string): Promise<VerificationState> {
+    return this.verifications.stateOf(accountId);
+  }
+
+  /** Compares a scanned safety-number code; a match marks the contact verified (SPEC VERIFY-1). */
+  compareSafetyNumber(accountId: string, scannedText: string): Promise<ScanResult> {
+    return this.whileRunning(() => this.verifications.scanned(accountId, scannedText));
+  }
+
+  /** Marks the contact verified, here and on this account's other devices (SPEC VERIFY-4). */
+  markVerified(accountId: string): Promise<void> {
+    return this.whileRunning(() => this.verifications.markVerified(accountId));
+  }
+
+  /** Clears the contact's verification, here and on this account's other devices. */
+  clearVerification(accountId: string): Promise<void> {
+    return this.whileRunning(() => this.verifications.clearVerification(accountId));
+  }
+
+  /** Sends the messages held since a verified contact's key changed, without verifying again (SPEC VERIFY-3). */
+  sendAnyway(accountId: string): Promise<void> {
+    return this.whileRunning(() => this.verifications.sendAnyway(accountId));
   }
 
   /** Asks the server for the account's security state now (any device). */
@@ -352,68 +480,12 @@ export class PairwiseClient extends Emitter<ClientEventMap> {
     if (result.case !== 'linkRequest') throw new Error('unexpected response to GetLinkRequest');
     const { deviceName, userAgent, ipAddress, createdAt, expiresAt, sameNetwork, temporary, pinRequired } = result.value;
     const details: LinkRequestDetails = { deviceName, userAgent, ipAddress, createdAt, expiresAt, sameNetwork, temporary, pinRequired };
-    return { details, approve: (pin?: string) => this.approveLink(qr, pin ?? '') };
-  }
-
-  private async approveLink(qr: NonNullable<ReturnType<typeof decodeLinkQr>>, pin: string): Promise<void> {
-    const identity = this.identity;
-    const account = identity.account;
-    if (account === null) throw new LinkError(LinkErrorReason.NotPrimary, 'Only your phone can link devices.');
-    for (let attempt = 0; ; attempt++) {
-      const own = (await this.messenger.refreshAccount(identity.accountId)).record;
-      const now = this.now();
-      const companion = {
-        deviceId: qr.deviceId,
-        kind: 'companion' as const,
-        identity: { signingKey: qr.signingKey, agreementKey: qr.agreementKey },
-        linkedAt: now,
-      };
-      const deviceList = await signNextList(identity, own, [...own.devices, companion], now);
-      const deviceCertificate = await signDeviceCertificate(account.privateKey, {
-        accountId: identity.accountId,
-        deviceId: qr.deviceId,
-        identity: companion.identity,
-        issuedAt: now,
-      });
-      const bundle = encodeLinkBundle({
-        accountId: identity.accountId,
-        accountKey: identity.accountKey,
-        deviceCertificate,
-        deviceList,
-        primaryDeviceId: identity.deviceId,
-      });
-      const sealedBundle = await sealLinkBundle(qr.ephemeralKey, { token: qr.token, origin: qr.origin }, bundle);
-      try {
-        await this.transport.request({ case: 'approveLink', value: { token: qr.token, deviceList, deviceCertificate, sealedBundle, pin } });
-        await this.messenger.refreshAccount(identity.accountId);
-        return;
-      } catch (error) {
-        // Another change to the list raced ours: rebuild on the new list, once.
-        if (error instanceof RequestError && error.code === 'STALE_DEVICE_LIST' && attempt === 0) continue;
-        throw error;
-      }
-    }
+    return { details, approve: (pin?: string) => this.primaryDevices.approveLink(qr, pin ?? '') };
   }
 
   /** Removes a companion (primary only): its sockets close and it wipes itself. */
-  async removeDevice(deviceId: string): Promise<void> {
-    for (let attempt = 0; ; attempt++) {
-      const own = (await this.messenger.refreshAccount(this.identity.accountId)).record;
-      const deviceList = await signNextList(
-        this.identity,
-        own,
-        own.devices.filter((device) => device.deviceId !== deviceId),
-        this.now(),
-      );
-      try {
-        await this.transport.request({ case: 'removeDevice', value: { deviceId, deviceList } });
-        await this.messenger.refreshAccount(this.identity.accountId);
-        return;
-      } catch (error) {
-        if (error instanceof RequestError && error.code === 'STALE_DEVICE_LIST' && attempt === 0) continue;
-        throw error;
-      }
-    }
+  removeDevice(deviceId: string): Promise<void> {
+    return this.primaryDevices.removeDevice(deviceId);
   }
 
   /** Removes every companion, one by one (primary only). */
@@ -468,11 +540,61 @@ export class PairwiseClient extends Emitter<ClientEventMap> {
     }
   }
 
-  /** Closes the connection; the device stays linked and its store stays open (the caller owns it). */
+  /**
+   * Closes the connection, waits for the work in flight and lets the device go (another tab may
+   * take it now). The device stays linked and its store stays open: the caller owns it.
+   */
   close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.stop();
+      await this.settle();
+      this.holdsLock = false;
+      await this.deviceLock.release();
+    })();
+    return this.closing;
+  }
+
+  private stop(): void {
     this.stopped = true;
+    this.cancelMaintenance?.();
     this.transport.stop();
-    return Promise.resolve();
+    this.messenger.stop();
+  }
+
+  /** Waits for every send, delivery and background task handed over so far. */
+  private async settle(): Promise<void> {
+    await this.messenger.idle();
+    await Promise.allSettled([...this.tasks]);
+  }
+
+  /** Runs `action` unless this client was closed (then a ConnectionClosedError, as for a lost connection). */
+  private whileRunning<T>(action: () => Promise<T>): Promise<T> {
+    if (this.stopped) return Promise.reject(new ConnectionClosedError('this client was closed'));
+    return action();
+  }
+
+  /** Runs `task` in the background: tracked for `close`, and never an unhandled rejection. */
+  private background(task: Promise<unknown>): void {
+    const tracked = task.catch(() => {
+      this.failedTasks += 1;
+    });
+    this.tasks.add(tracked);
+    void tracked.finally(() => this.tasks.delete(tracked));
+  }
+
+  /**
+   * Runs a task that ends the client (closing, wiping) without tracking it: those wait for the
+   * tracked tasks, and must not wait for themselves. Never an unhandled rejection either.
+   */
+  private detach(task: Promise<unknown>): void {
+    task.catch(() => {
+      this.failedTasks += 1;
+    });
+  }
+
+  private countRefusal(): void {
+    this.refused += 1;
+    this.options.logger?.warn('message-refused', { total: this.refused });
   }
 
   private async authenticate(challenge: Challenge): Promise<void> {
@@ -494,38 +616,80 @@ export class PairwiseClient extends Emitter<ClientEventMap> {
         protocolVersion: PROTOCOL_VERSION,
       },
     });
-    if (result.case === 'authenticated' && result.value.oneTimePreKeys < PREKEYS_LOW_THRESHOLD) void this.replenishPreKeys();
-    if (result.case === 'authenticated' && result.value.security) this.securityReported(toSecurityState(result.value.security), null);
-    // Devices linked while this one was offline are announced now (SPEC ALERT-1).
-    void Promise.resolve().then(() => this.deviceWatch.check());
-    // A companion may have left while the phone was offline: the list it signed still names it.
-    if (this.isPrimary) void Promise.resolve().then(() => this.resignIfStale());
-    // After the handshake completes (the transport marks itself ready), resend what the outbox holds.
-    void Promise.resolve().then(() => this.messenger.flushOutbox());
+    if (result.case !== 'authenticated') throw new Error('unexpected response to Authenticate');
+    const authenticated = result.value;
+    // Before anything else on this connection: until it attests, no one trusts this device (SPEC ATTEST-1).
+    if (!authenticated.attested) await this.attest();
+    if (authenticated.security) this.securityReported(toSecurityState(authenticated.security), null);
+    // After the handshake completes (the transport marks itself ready).
+    this.background(
+      Promise.resolve().then(async () => {
+        // Devices linked while this one was offline are announced now (SPEC ALERT-1).
+        this.background(this.deviceWatch.check());
+        this.background(this.replenishPreKeys(authenticated.oneTimePreKeys, authenticated.pqOneTimePreKeys));
+        this.background(this.maintain());
+        // Resend what the outbox holds.
+        await this.messenger.flushOutbox();
+      }),
+    );
+  }
+
+  /** Sends this device's attestation of its account (on the handshake's socket, before it is ready). */
+  private async attest(): Promise<void> {
+    const { identity } = this;
+    const signature = await signDeviceAttestation(identity.device.signing.privateKey, {
+      accountId: identity.accountId,
+      accountKey: identity.accountKey,
+      deviceId: identity.deviceId,
+      identity: publicIdentity(identity.device),
+    });
+    await this.transport.send({ case: 'attestDevice', value: { signature } });
+  }
+
+  /**
+   * What a device keeps doing at every connection and once a day: rotate its signed prekeys
+   * (SPEC PREKEYS-2), renew the account's list on the primary (SPEC DEVLIST-4), forget old seen
+   * ids (SPEC SEEN-1).
+   */
+  private async maintain(): Promise<void> {
+    this.cancelMaintenance?.();
+    if (this.stopped) return;
+    this.cancelMaintenance = after(DAY_MS, () => this.background(this.maintain()));
+    const upload = await duePreKeyRotation(this.store, this.identity.device, this.now());
+    if (upload !== null) {
+      await this.transport.request({ case: 'uploadPreKeys', value: { preKeys: upload } });
+      await rotationUploaded(this.store);
+    }
+    if (this.isPrimary) await this.primaryDevices.maintain();
+    const prunedAt = (await this.store.get<number>(StoreTable.Meta, SEEN_PRUNED_AT)) ?? 0;
+    if (this.now() - prunedAt >= DAY_MS) {
+      await this.messenger.seen.prune(this.now());
+      await this.store.put(StoreTable.Meta, SEEN_PRUNED_AT, this.now());
+    }
   }
 
   private push(frame: ServerFrame): void {
     const body = frame.body;
     switch (body.case) {
       case 'deliver':
-        void this.messenger.receive(body.value);
+        this.background(this.messenger.receive(body.value));
         return;
       case 'deviceListChanged':
-        if (body.value.account) this.messenger.applyReport(body.value.account).catch(() => {});
-        if (body.value.account?.accountId === this.identity.accountId) void this.deviceWatch.check();
+        if (body.value.account) this.background(this.messenger.applyReport(body.value.account));
+        if (body.value.account?.accountId === this.identity.accountId) this.background(this.deviceWatch.check());
         return;
       case 'securityChanged':
         if (body.value.security) this.securityReported(toSecurityState(body.value.security), body.value.alert || null);
         return;
       case 'preKeysLow':
-        void this.replenishPreKeys();
+        this.background(this.replenishPreKeys(body.value.remaining, body.value.pqRemaining));
         return;
       case 'deviceRemoved':
         // A companion left by itself: the primary re-signs the list without it.
-        if (this.isPrimary) void this.resignOwnList();
+        if (this.isPrimary) this.background(this.primaryDevices.resign());
         return;
       case 'loggedOut':
-        void this.ended(body.value.reason || 'removed');
+        this.detach(this.ended(body.value.reason || 'removed'));
         return;
       case 'challenge':
       case 'linkApproved':
@@ -538,35 +702,18 @@ export class PairwiseClient extends Emitter<ClientEventMap> {
 
   private replenishing = false;
 
-  private async replenishPreKeys(): Promise<void> {
-    if (this.replenishing) return;
+  /** Uploads one-time prekeys of each kind that runs low (SPEC PREKEYS-1). */
+  private async replenishPreKeys(oneTime: number, pqOneTime: number): Promise<void> {
+    if (this.replenishing || (oneTime >= PREKEYS_LOW_THRESHOLD && pqOneTime >= PQ_PREKEYS_LOW_THRESHOLD)) return;
     this.replenishing = true;
     try {
-      const oneTimePreKeys = await makeOneTimePreKeys(this.options.store, ONE_TIME_PREKEY_BATCH);
-      await this.transport.request({ case: 'uploadPreKeys', value: { preKeys: { oneTimePreKeys } } });
-    } catch {
-      // Retried at the next low-prekeys notice or connection.
+      const oneTimePreKeys = oneTime < PREKEYS_LOW_THRESHOLD ? await makeOneTimePreKeys(this.store, ONE_TIME_PREKEY_BATCH) : [];
+      const pqOneTimePreKeys =
+        pqOneTime < PQ_PREKEYS_LOW_THRESHOLD ? await makePqOneTimePreKeys(this.store, this.identity.device, PQ_ONE_TIME_PREKEY_BATCH) : [];
+      await this.transport.request({ case: 'uploadPreKeys', value: { preKeys: { oneTimePreKeys, pqOneTimePreKeys } } });
     } finally {
+      // Retried at the next low-prekeys notice or connection.
       this.replenishing = false;
-    }
-  }
-
-  private async resignIfStale(): Promise<void> {
-    try {
-      const own = (await this.messenger.refreshAccount(this.identity.accountId)).record;
-      if (own.listedDeviceIds.length > own.devices.length) await this.resignOwnList();
-    } catch {
-      // Tried again at the next connection.
-    }
-  }
-
-  private async resignOwnList(): Promise<void> {
-    try {
-      const own = (await this.messenger.refreshAccount(this.identity.accountId)).record;
-      const deviceList = await signNextList(this.identity, own, own.devices, this.now());
-      await this.transport.request({ case: 'updateDeviceList', value: { deviceList } });
-    } catch {
-      // Another change may have re-signed it already; the next change will.
     }
   }
 
@@ -575,13 +722,16 @@ export class PairwiseClient extends Emitter<ClientEventMap> {
   /** This device no longer exists: wipe everything it kept, then say so (SPEC REVOKE-3). */
   private ended(reason: string): Promise<void> {
     this.endedOnce ??= (async () => {
-      this.stopped = true;
-      this.transport.stop();
+      this.stop();
+      await this.settle();
       try {
+        // The store itself, not this client's fenced view: wiping is the last thing it does.
         await this.options.store.wipe();
       } catch {
         // Already wiped (another tab of this browser logged out first): nothing is left to remove.
       }
+      this.holdsLock = false;
+      await this.deviceLock.release();
       this.emit('logged-out', { reason });
     })();
     return this.endedOnce;

@@ -20,6 +20,19 @@ interface StoredSessions {
   readonly sessions: readonly SessionRecord[];
 }
 
+/**
+ * A stored session, or `null` for one this code no longer reads: a version 1 session, whose
+ * associated data named no accounts (protocol version 1), starts again with PQXDH.
+ */
+function restoreOrDrop(record: SessionRecord): Session | null {
+  try {
+    return Session.restore(record);
+  } catch (error) {
+    if (error instanceof TypeError) return null;
+    throw error;
+  }
+}
+
 const keyOf = (accountId: string, deviceId: string): string => `${accountId}/${deviceId}`;
 
 export class SessionCache {
@@ -33,7 +46,7 @@ export class SessionCache {
     const cached = this.live.get(key);
     if (cached) return cached;
     const stored = await this.store.get<StoredSessions>(StoreTable.Sessions, key);
-    const sessions = stored?.version === 1 ? stored.sessions.map((record) => Session.restore(record)) : [];
+    const sessions = stored?.version === 1 ? stored.sessions.map(restoreOrDrop).filter((session) => session !== null) : [];
     this.live.set(key, sessions);
     return sessions;
   }
@@ -45,13 +58,15 @@ export class SessionCache {
 
   /**
    * Records a change to `session` and makes it the active one (a new session, or one that just
-   * decrypted a message), dropping the oldest beyond MAX_SESSIONS_PER_DEVICE.
+   * decrypted a message), dropping the oldest beyond MAX_SESSIONS_PER_DEVICE. With `persist`
+   * false it changes only what is in memory: the receiver stores the message first and then
+   * calls `save`, so that a crash in between costs a repeat, never a message (SPEC RECEIVE-2).
    */
-  async promote(accountId: string, deviceId: string, session: Session): Promise<void> {
+  async promote(accountId: string, deviceId: string, session: Session, persist = true): Promise<void> {
     const others = (await this.all(accountId, deviceId)).filter((candidate) => candidate !== session);
     const sessions = [session, ...others].slice(0, MAX_SESSIONS_PER_DEVICE);
     this.live.set(keyOf(accountId, deviceId), sessions);
-    await this.persist(accountId, deviceId, sessions);
+    if (persist) await this.persist(accountId, deviceId, sessions);
   }
 
   /** Records a change to a session without changing which one is active (after encrypting). */

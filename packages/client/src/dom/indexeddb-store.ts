@@ -8,9 +8,11 @@
  * @module
  */
 import { STORE_TABLES, type ClientStore, type StoreTable } from '../client-store.js';
+import type { DeviceLock, DeviceLockOptions } from '../device-lock.js';
 import { prefixUpperBound } from '../key-order.js';
 import { assertKey, assertPrefix, assertStorableValue, assertTable } from '../store-arguments.js';
 import { StoreClosedError } from '../store-errors.js';
+import { acquireTabLock } from './tab-lock.js';
 
 /** Raise it, and create the missing object stores in `upgrade`, when a table is added. */
 const DATABASE_VERSION = 1;
@@ -101,6 +103,16 @@ export class IndexedDbStore implements ClientStore {
       requestResult(store.getAll(range)),
     ]);
     return keys.map((key, index): [string, T] => [key as string, values[index] as T]);
+  }
+
+  /**
+   * {@inheritDoc ClientStore.acquireDeviceLock}
+   *
+   * A Web Lock shared by every tab of this site (dom/tab-lock.ts): a second tab is refused, or with
+   * `takeOver` asks the holding tab to let go ("Use here").
+   */
+  acquireDeviceLock(options?: DeviceLockOptions): Promise<DeviceLock> {
+    return acquireTabLock(`${this.databaseName}/device`, options);
   }
 
   /**

@@ -1,14 +1,17 @@
 // The file store against the ClientStore contract, plus what only files can get wrong: atomic
 // writes, damaged files, permissions, and keys that must be extractable to be written.
 import type { webcrypto } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StoreTable } from '../client-store.js';
 import { StoreCorruptError } from '../store-errors.js';
 import { describeClientStoreContract } from '../test-support/client-store-contract.js';
+import { DeviceInUseError } from '../device-lock.js';
 import { FileStore } from './file-store.js';
+import { LOCK_FILE } from './lock-file.js';
 
 type CryptoKey = webcrypto.CryptoKey;
 type CryptoKeyPair = webcrypto.CryptoKeyPair;
@@ -91,8 +94,10 @@ describe('FileStore', () => {
     const store = await FileStore.open(dir);
     await store.put(StoreTable.Seen, 'x', true);
     await store.delete(StoreTable.Seen, 'x');
-    expect(await readdir(dir)).toEqual([]);
+    // Only the lock file, held while the store is open.
+    expect(await readdir(dir)).toEqual([LOCK_FILE]);
     await store.close();
+    expect(await readdir(dir)).toEqual([]);
   });
 
   it('ignores and removes a temporary file left by a crash mid-write, keeping the committed data', async () => {
@@ -105,7 +110,7 @@ describe('FileStore', () => {
     await writeFile(join(dir, temp), '{"format":"pairwise-client-store","version":1,"tab');
     const again = await FileStore.open(dir);
     expect(await again.get(StoreTable.Meta, 'committed')).toBe(1);
-    expect(await readdir(dir)).toEqual(['meta.json']);
+    expect((await readdir(dir)).sort()).toEqual([LOCK_FILE, 'meta.json']);
     await again.close();
   });
 
@@ -174,5 +179,48 @@ describe('FileStore', () => {
     await writeFile(join(shared, 'notes.txt'), 'not ours');
     await other.wipe();
     expect(await readdir(shared)).toEqual(['notes.txt']);
+  });
+
+  it('[DEVICE-1] a second store on the same directory is refused while the first is open, and may open once it is closed', async () => {
+    const dir = directory();
+    const first = await FileStore.open(dir);
+    await first.put(StoreTable.Meta, 'k', 1);
+    await expect(FileStore.open(dir)).rejects.toBeInstanceOf(DeviceInUseError);
+    await first.close();
+    const second = await FileStore.open(dir);
+    expect(await second.get(StoreTable.Meta, 'k')).toBe(1);
+    await second.wipe();
+    await expect(readdir(dir)).rejects.toThrow(/ENOENT/);
+  });
+
+  it('[DEVICE-1] a lock left by a process that no longer runs is taken over; one of a live process is refused, naming it', async () => {
+    const dir = directory();
+    await mkdir(dir, { recursive: true });
+    const lockOf = (pid: number) => JSON.stringify({ pid, host: hostname(), token: `held-by-${pid}` });
+    const live = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+    try {
+      await writeFile(join(dir, LOCK_FILE), lockOf(live.pid!));
+      await expect(FileStore.open(dir)).rejects.toThrow(new RegExp(`pid ${live.pid}`));
+      expect(await readFile(join(dir, LOCK_FILE), 'utf8')).toBe(lockOf(live.pid!));
+    } finally {
+      live.kill('SIGKILL');
+      await new Promise((resolve) => live.once('exit', resolve));
+    }
+    // The same file, its process gone: stale.
+    const store = await FileStore.open(dir);
+    expect(JSON.parse(await readFile(join(dir, LOCK_FILE), 'utf8'))).toMatchObject({ pid: process.pid });
+    await store.close();
+  });
+
+  it('[DEVICE-1] two clients of one store take turns: the second is refused until the first lets go', async () => {
+    const store = await FileStore.open(directory());
+    const first = await store.acquireDeviceLock();
+    await expect(store.acquireDeviceLock()).rejects.toBeInstanceOf(DeviceInUseError);
+    // Asked to take over, the holder hears it and the newcomer waits for it to let go.
+    const second = store.acquireDeviceLock({ takeOver: true });
+    await first.takeOverRequested;
+    await first.release();
+    await (await second).release();
+    await store.close();
   });
 });

@@ -23,6 +23,8 @@ import { compareKeys } from '../key-order.js';
 import { structuredCloneValue } from '../platform.js';
 import { assertKey, assertPrefix, assertStorableValue, assertTable } from '../store-arguments.js';
 import { StoreClosedError, StoreCorruptError } from '../store-errors.js';
+import { InProcessLocks, type DeviceLock, type DeviceLockOptions } from '../device-lock.js';
+import { takeLockFile, type HeldLockFile } from './lock-file.js';
 import { checkEncodedValue, decodeValue, encodeValue, type EncodedValue } from './tagged-json.js';
 
 /** Written into every table file, so that a foreign or future file is refused, not misread. */
@@ -38,13 +40,19 @@ const TEMP_FILE = /^[a-z]+\.json\.[0-9a-f-]{36}\.tmp$/;
 
 type Table = Map<string, EncodedValue>;
 
+/** Clients of one file store object take turns through this (the lock file keeps other processes out). */
+const clientLocks = new InProcessLocks<FileStore>();
+
 /**
  * A `ClientStore` kept in JSON files in one directory, loaded into memory when opened.
  *
  * `CryptoKey`s are written as JWKs, so they must be extractable (`needsExtractableKeys`); the
  * files are as sensitive as the keys and sessions in them (mode 0600 in a 0700 directory). One
- * `FileStore` at a time may use a directory. Operations run one after another in call order, so
- * concurrent puts never interleave their writes and a read sees every write called before it.
+ * `FileStore` at a time may use a directory: it holds the directory's lock file (`device.lock`)
+ * from `open` to `close` or `wipe`, and a second one, in this process or another, is refused
+ * with `DeviceInUseError`; a lock left by a process that died is taken over. Operations run one
+ * after another in call order, so concurrent puts never interleave their writes and a read sees
+ * every write called before it.
  *
  * @example
  * ```ts
@@ -65,22 +73,37 @@ export class FileStore implements ClientStore {
     private readonly directory: string,
     // Encoded values: a read decodes a fresh copy, and a write need not export keys again.
     private readonly tables: Map<StoreTable, Table>,
+    private readonly lockFile: HeldLockFile,
   ) {}
 
   /**
-   * Opens the store in `directory`, creating the directory if needed, and loads every table.
-   * Rejects with `StoreCorruptError` if a table file cannot be read as one, leaving it untouched.
+   * Opens the store in `directory`, creating the directory if needed, takes its lock file and
+   * loads every table. Rejects with `DeviceInUseError` while another store (of any process on this
+   * host) has the directory open, and with `StoreCorruptError` if a table file cannot be read as
+   * one, leaving it untouched.
    */
   static async open(directory: string): Promise<FileStore> {
     if (typeof directory !== 'string' || directory === '') {
       throw new TypeError('directory must be a non-empty path');
     }
     await mkdir(directory, { recursive: true, mode: DIRECTORY_MODE });
-    // A temporary file left behind was never renamed into place, so it was never committed.
-    await removeTempFiles(directory);
-    const tables = new Map<StoreTable, Table>();
-    for (const table of STORE_TABLES) tables.set(table, await loadTable(directory, table));
-    return new FileStore(directory, tables);
+    const lockFile = await takeLockFile(directory);
+    try {
+      // A temporary file left behind was never renamed into place, so it was never committed.
+      await removeTempFiles(directory);
+      const tables = new Map<StoreTable, Table>();
+      for (const table of STORE_TABLES) tables.set(table, await loadTable(directory, table));
+      return new FileStore(directory, tables, lockFile);
+    } catch (error) {
+      await lockFile.release();
+      throw error;
+    }
+  }
+
+  /** {@inheritDoc ClientStore.acquireDeviceLock} */
+  acquireDeviceLock(options?: DeviceLockOptions): Promise<DeviceLock> {
+    if (this.closed) return Promise.reject(new StoreClosedError('the file store was closed or wiped'));
+    return clientLocks.acquire(this, options);
   }
 
   /** {@inheritDoc ClientStore.get} */
@@ -148,6 +171,7 @@ export class FileStore implements ClientStore {
       for (const table of STORE_TABLES) await rm(this.file(table), { force: true });
       await removeTempFiles(this.directory);
       this.tables.clear();
+      await this.lockFile.release();
       try {
         await rmdir(this.directory);
       } catch (error) {
@@ -157,9 +181,9 @@ export class FileStore implements ClientStore {
     });
   }
 
-  /** Waits for pending writes to reach the disk; the store is closed afterwards. Closing twice is fine. */
+  /** Waits for pending writes to reach the disk and releases the directory; the store is closed afterwards. Closing twice is fine. */
   close(): Promise<void> {
-    return this.closed ? this.queue : this.shutDown(() => Promise.resolve());
+    return this.closed ? this.queue : this.shutDown(() => this.lockFile.release());
   }
 
   private shutDown(finish: () => Promise<void>): Promise<void> {

@@ -1,0 +1,125 @@
+/**
+ * Safety numbers and what the person decides about them (SPEC VERIFY-*): compare the 60 digits
+ * or scan the other phone's code, mark a contact verified or clear it, and after a verified
+ * contact's key changed, verify again or "Send anyway". Every decision is synced, end-to-end
+ * encrypted, to this person's other devices (a note to self), so that the phone and every
+ * computer agree; between them the latest decision wins.
+ * @module
+ */
+import { bytesEqual } from '@pairwise/crypto/bytes';
+import { computeSafetyNumber, safetyNumberQrMatches, type SafetyNumber } from '@pairwise/crypto/safety-number';
+import { fromBase64Url, toBase64Url } from '@pairwise/protocol/base64url';
+import type { Content } from '@pairwise/protocol/content';
+import type { ClientEventMap } from './client-events.js';
+import { VerificationState, type ContactBook, type ContactRecord } from './contacts.js';
+import type { StoredIdentity } from './identity.js';
+import type { Messenger } from './messenger.js';
+
+/** What a safety number's QR code says: this prefix, then the payload in base64url. */
+export const SAFETY_QR_PREFIX = 'pairwise-safety:1:';
+
+/** A contact's safety number and where the person stands with it. */
+export interface SafetyNumberView extends SafetyNumber {
+  /** The text to show as a QR code for the other person to scan. */
+  readonly qrText: string;
+  readonly state: VerificationState;
+}
+
+/** The outcome of scanning the other person's code. */
+export type ScanResult = 'verified' | 'mismatch' | 'not-a-safety-number';
+
+export interface VerificationDeps {
+  readonly identity: StoredIdentity;
+  readonly contacts: ContactBook;
+  readonly messenger: Messenger;
+  readonly now: () => number;
+  readonly emit: <K extends keyof ClientEventMap>(event: K, value: ClientEventMap[K]) => void;
+}
+
+export class Verifications {
+  constructor(private readonly deps: VerificationDeps) {}
+
+  /** The safety number with `accountId`, its QR text, and the current state. */
+  async safetyNumber(accountId: string): Promise<SafetyNumberView> {
+    const contact = await this.contact(accountId);
+    const number = await computeSafetyNumber(
+      { accountId: this.deps.identity.accountId, identityKey: this.deps.identity.accountKey },
+      { accountId, identityKey: contact.accountKey },
+    );
+    return { ...number, qrText: SAFETY_QR_PREFIX + toBase64Url(number.qrPayload), state: contact.verification.state };
+  }
+
+  /** Where the person stands with `accountId` (default for an account not known yet). */
+  async stateOf(accountId: string): Promise<VerificationState> {
+    return (await this.deps.contacts.get(accountId))?.verification.state ?? VerificationState.Default;
+  }
+
+  /** Compares a scanned code with ours; a match marks the contact verified (SPEC VERIFY-1). */
+  async scanned(accountId: string, text: string): Promise<ScanResult> {
+    if (typeof text !== 'string' || !text.startsWith(SAFETY_QR_PREFIX)) return 'not-a-safety-number';
+    const payload = fromBase64Url(text.slice(SAFETY_QR_PREFIX.length));
+    if (payload === null) return 'not-a-safety-number';
+    const ours = await this.safetyNumber(accountId);
+    if (!safetyNumberQrMatches(ours, payload)) return 'mismatch';
+    await this.markVerified(accountId);
+    return 'verified';
+  }
+
+  /** Marks the contact's current key verified. */
+  markVerified(accountId: string): Promise<void> {
+    return this.decide(accountId, VerificationState.Verified);
+  }
+
+  /** Clears the verification (the contact is treated as never compared). */
+  clearVerification(accountId: string): Promise<void> {
+    return this.decide(accountId, VerificationState.Default);
+  }
+
+  /** After a verified contact's key changed: send the held messages without verifying again. */
+  async sendAnyway(accountId: string): Promise<void> {
+    const contact = await this.contact(accountId);
+    if (contact.verification.state !== VerificationState.Held) return;
+    await this.decide(accountId, VerificationState.Default);
+  }
+
+  /** A decision synced from another of our devices (a note to self, SPEC VERIFY-4). */
+  async applySync(content: Content): Promise<void> {
+    if (content.body.case !== 'verification') return;
+    const { accountId, accountKey, state, decidedAt } = content.body.value;
+    if (state !== VerificationState.Verified && state !== VerificationState.Default) return;
+    if (accountId === this.deps.identity.accountId || !Number.isFinite(decidedAt)) return;
+    let contact = await this.deps.contacts.get(accountId);
+    // The other device may know of a key change this one has not heard of yet: ask the server.
+    if (contact === null || !sameKey(contact, accountKey)) contact = (await this.deps.messenger.refreshAccount(accountId)).record;
+    if (!sameKey(contact, accountKey) || decidedAt <= contact.verification.decidedAt) return;
+    await this.record(accountId, state, accountKey, decidedAt);
+  }
+
+  private async decide(accountId: string, state: VerificationState): Promise<void> {
+    const contact = await this.contact(accountId);
+    const decidedAt = Math.max(this.deps.now(), contact.verification.decidedAt + 1);
+    await this.record(accountId, state, contact.accountKey, decidedAt);
+    // Our other devices hear of it end to end encrypted (nothing is sent on a single-device account).
+    await this.deps.messenger.send(this.deps.identity.accountId, {
+      case: 'verification',
+      value: { accountId, accountKey: contact.accountKey, state, decidedAt },
+    });
+  }
+
+  private async record(accountId: string, state: VerificationState, key: Uint8Array, decidedAt: number): Promise<void> {
+    const before = await this.deps.contacts.get(accountId);
+    const updated = await this.deps.contacts.decide(accountId, state, key, decidedAt);
+    if (updated === null) return;
+    if (before?.verification.state !== state) this.deps.emit('verification-changed', { accountId, state });
+    // Whatever was decided, it is not "held" any more: messages waiting for it go now.
+    this.deps.messenger.released(accountId);
+  }
+
+  private async contact(accountId: string): Promise<ContactRecord> {
+    return (await this.deps.contacts.get(accountId)) ?? (await this.deps.messenger.refreshAccount(accountId)).record;
+  }
+}
+
+function sameKey(contact: ContactRecord, key: Uint8Array): boolean {
+  return key instanceof Uint8Array && bytesEqual(contact.accountKey, key);
+}
