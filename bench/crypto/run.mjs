@@ -89,11 +89,14 @@ async function main() {
   // Session setup: PQXDH on both sides and the first message, prekeys made beforehand.
   const alice = await generateDeviceIdentity();
   const responder = await makeResponder(200);
+  // Who each side is, bound into the session's associated data (SPEC PQXDH-1).
+  const toBob = { local: { accountId: 'alice', deviceId: 'a'.repeat(32) }, remote: { accountId: 'bob', deviceId: 'b'.repeat(32) } };
+  const fromAlice = { local: toBob.remote, remote: toBob.local };
   const setup = await opsPerSecond(
     async () => {
-      const session = await Session.initiate(alice, responder.bundle());
+      const session = await Session.initiate(alice, responder.bundle(), toBob);
       const first = await session.encrypt(payload);
-      const accepted = await Session.accept(responder.identity, responder.source, first);
+      const accepted = await Session.accept(responder.identity, responder.source, first, fromAlice);
       if (!accepted.ok) throw new Error(`setup refused: ${accepted.reason}`);
     },
     { count: 150 },

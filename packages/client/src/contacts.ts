@@ -149,7 +149,7 @@ export class ContactBook {
       keyChangedAt: identityChanged ? now : (previous?.keyChangedAt ?? null),
       knownKeys: remember(previous?.knownKeys ?? [], key, list.version),
       verification: identityChanged
-        ? changedKeyVerification(previous.verification, key, now)
+        ? changedKeyVerification(previous.verification, key)
         : (previous?.verification ?? { state: VerificationState.Default, key, decidedAt: 0 }),
     };
     await this.store.put(StoreTable.Contacts, report.accountId, record);
@@ -207,8 +207,12 @@ function remember(knownKeys: readonly KnownKey[], key: Uint8Array, version: numb
   return [...others, { key, highestVersion: highest }];
 }
 
-/** A verified contact's new key holds sending until the person decides (SPEC VERIFY-3). */
-function changedKeyVerification(previous: Verification, key: Uint8Array, now: number): Verification {
+/**
+ * A verified contact's new key holds sending until the person decides (SPEC VERIFY-3). The hold is
+ * no decision: it carries time 0, so that any decision about the new key, made here or synced
+ * from another of this person's devices (which may have seen the change first), replaces it.
+ */
+function changedKeyVerification(previous: Verification, key: Uint8Array): Verification {
   const wasVerified = previous.state === VerificationState.Verified || previous.state === VerificationState.Held;
-  return { state: wasVerified ? VerificationState.Held : VerificationState.Default, key, decidedAt: now };
+  return { state: wasVerified ? VerificationState.Held : VerificationState.Default, key, decidedAt: 0 };
 }

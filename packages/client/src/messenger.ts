@@ -294,9 +294,11 @@ export class Messenger {
         if (session === null) continue attempts;
         // Our own devices get the copy that names the chat (for a note to self, every copy does).
         const own = target.accountId === identity.accountId;
-        const content = await session.encrypt(own ? entry.forSelf : entry.forRecipient);
-        // Saved before the ciphertext leaves: a restart must never encrypt again under this key.
-        await sessions.save(target.accountId, target.device.deviceId);
+        // Stored once the session has moved past the key and before the key is used: however this
+        // device stops, a restored session never encrypts under that key again (SPEC RATCHET-7).
+        const content = await session.encrypt(own ? entry.forSelf : entry.forRecipient, () =>
+          sessions.save(target.accountId, target.device.deviceId),
+        );
         envelopes.push({ deviceId: target.device.deviceId, content });
       }
       try {

@@ -154,6 +154,26 @@ describe('[CRYPTO-3] forged headers are refusals, never exceptions', () => {
   });
 });
 
+describe('[RATCHET-7] the state is stored before a message key is used', () => {
+  it('beforeUse sees the state already past the key; a failure there encrypts nothing and the key is never used', async () => {
+    const { alice, bob } = await ratchetPair();
+    let stored = alice.snapshot();
+    const first = await alice.encrypt(utf8('one'), () => {
+      stored = alice.snapshot();
+      return Promise.resolve();
+    });
+    // What was stored is already one message on: restored, it encrypts under the next key.
+    const restored = DoubleRatchet.restore(structuredClone(stored));
+    const next = await restored.encrypt(utf8('two'));
+    expect(await read(bob, first)).toBe('one');
+    expect(await read(bob, next)).toBe('two');
+    // The store fails: nothing is encrypted, and the lost key is skipped, not reused.
+    await expect(alice.encrypt(utf8('lost'), () => Promise.reject(new Error('disk full')))).rejects.toThrow('disk full');
+    const after = await alice.encrypt(utf8('three'));
+    expect(after.subarray(37, 41)).toEqual(Uint8Array.of(0, 0, 0, 2));
+  });
+});
+
 describe('[RATCHET-4] serialisation', () => {
   it('a structured-cloned snapshot restores and continues in both directions', async () => {
     const { alice, bob } = await ratchetPair();

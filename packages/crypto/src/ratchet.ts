@@ -329,8 +329,15 @@ export class DoubleRatchet {
     };
   }
 
-  /** Encrypts one message; returns header || ciphertext. */
-  encrypt(plaintext: Uint8Array): Promise<Uint8Array> {
+  /**
+   * Encrypts one message; returns header || ciphertext.
+   *
+   * `beforeUse`, when given, runs after the state has moved past this message's key and before
+   * the key is used: the caller stores the state there (SPEC RATCHET-7), so that a crash at any
+   * point can never lead a restored state to use the same key (and nonce) for another plaintext.
+   * If it throws, nothing is encrypted and the key is lost (the peer just sees a skipped message).
+   */
+  encrypt(plaintext: Uint8Array, beforeUse?: () => Promise<void>): Promise<Uint8Array> {
     assertBytes(plaintext, 'plaintext');
     return this.serialised(async () => {
       const s = this.state;
@@ -345,6 +352,12 @@ export class DoubleRatchet {
       wipe(s.sendingChainKey);
       s.sendingChainKey = nextChainKey;
       s.sendCount += 1;
+      try {
+        await beforeUse?.();
+      } catch (error) {
+        wipe(messageKey);
+        throw error;
+      }
       const { key, nonce } = await messageCipher(messageKey);
       wipe(messageKey);
       const ciphertext = await aesGcmEncrypt(key, nonce, plaintext, this.associatedDataFor(headerBytes));

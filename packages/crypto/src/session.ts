@@ -261,9 +261,13 @@ export class Session {
     };
   }
 
-  /** Encrypts one message to the peer device. */
-  async encrypt(plaintext: Uint8Array): Promise<Uint8Array> {
-    const ratchetMessage = await this.ratchet.encrypt(plaintext);
+  /**
+   * Encrypts one message to the peer device. `beforeUse` runs once the session has moved past the
+   * message's key and before the key is used: store the session there (`snapshot()` then holds the
+   * advanced state), and no crash can make a restored session use that key again (SPEC RATCHET-7).
+   */
+  async encrypt(plaintext: Uint8Array, beforeUse?: () => Promise<void>): Promise<Uint8Array> {
+    const ratchetMessage = await this.ratchet.encrypt(plaintext, beforeUse);
     const writer = new ByteWriter().u8(SESSION_MESSAGE_VERSION);
     if (this.pendingInitiation === null) {
       return writer.u8(SessionMessageType.Normal).fixed(ratchetMessage, ratchetMessage.length).finish();

@@ -51,9 +51,14 @@ describe('[LOCK-5] a locked companion', () => {
 
     // Its delivery receipts have left (sealed outbox entries, sent from memory, then deleted).
     await eventually(async () => (await inner.list(StoreTable.Outbox)).length === 0, 10_000, 'the receipts sent');
-    // Closed with a message still in its outbox (the connection is gone, so it cannot leave).
+    // Closed, then opened once more without a connection (a server it cannot reach): a message
+    // written then stays in the outbox, sealed, when that client closes too.
     await companion.close();
-    await expect(companion.sendText('boblock', 'queued while closed')).rejects.toThrow();
+    const offline = (await PairwiseClient.open({ ...connectOptions(server, store), url: 'ws://127.0.0.1:1/ws' }))!;
+    const queued = offline.sendText('boblock', 'queued while closed');
+    await eventually(async () => (await inner.list(StoreTable.Outbox)).length === 1, 10_000, 'the message in the outbox');
+    await offline.close();
+    await expect(queued).rejects.toThrow();
     expect(await rawText(inner)).not.toMatch(/before the lock|while locked|queued while closed/);
 
     // A restart while locked: the client opens, and leaves the sealed outbox alone.

@@ -62,7 +62,7 @@ describe('[WIRE-1] malformed and oversized frames', () => {
     const raw = await RawConnection.open(server);
     const response = await raw.request({
       case: 'createLinkToken',
-      value: { deviceId: 'not-hex', protocolVersion: 1 },
+      value: { deviceId: 'not-hex', protocolVersion: PROTOCOL_VERSION },
     });
     expect(response.error?.code).toBe('BAD_REQUEST');
     expect(response.error?.message).toMatch(/device_id/);

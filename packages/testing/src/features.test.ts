@@ -131,15 +131,19 @@ describe('[STORE-1] a Node device on the file store', () => {
   it('keeps its keys, sessions and outbox across a restart and reads what arrived meanwhile', async () => {
     const directory = mkdtempSync(join(tmpdir(), 'pairwise-client-'));
     try {
-      const alice = await createPrimary(server, 'alice_file', await FileStore.open(directory));
+      const aliceStore = await FileStore.open(directory);
+      const alice = await createPrimary(server, 'alice_file', aliceStore);
       const bob = await createPrimary(server, 'bob_file');
       const first = alice.once('message');
       await bob.sendText('alice_file', 'before the restart');
       expect((await first).text).toBe('before the restart');
       await alice.close();
+      // One store at a time on a directory (SPEC DEVICE-1): the next opens once this one closed.
+      await aliceStore.close();
 
       await bob.sendText('alice_file', 'while closed');
-      const reopened = (await PairwiseClient.open(connectOptions(server, await FileStore.open(directory))))!;
+      const reopenedStore = await FileStore.open(directory);
+      const reopened = (await PairwiseClient.open(connectOptions(server, reopenedStore)))!;
       const seen: string[] = [];
       reopened.on('message', (message) => seen.push(message.text));
       await eventually(() => seen.includes('while closed'), 5000, 'message after restart');
@@ -148,6 +152,7 @@ describe('[STORE-1] a Node device on the file store', () => {
       expect((await back).text).toBe('and back');
       expect(seen).not.toContain('before the restart');
       await reopened.close();
+      await reopenedStore.close();
     } finally {
       rmSync(directory, { recursive: true, force: true });
     }

@@ -1,0 +1,262 @@
+// What a hostile contact or a hostile server can send a device (SPEC RECEIVE-1, CRYPTO-3): 10,000
+// random and mutated deliveries through a fake server in this process, then a real message.
+import { create, toBinary } from '@bufbuild/protobuf';
+import { randomBytes } from '@pairwise/crypto/bytes';
+import { Session } from '@pairwise/crypto/session';
+import type { MessageInitShape } from '@bufbuild/protobuf';
+import type { DeliverSchema, Register, SendMessage } from '@pairwise/protocol/wire';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { StoreTable } from './client-store.js';
+import { encodeContent } from './content.js';
+import type { StoredMessage } from './history.js';
+import { MemoryStore } from './memory-store.js';
+import { PairwiseClient } from './pairwise-client.js';
+import { makeFakeAccount } from './test-support/fake-accounts.js';
+import { FakeServer } from './test-support/fake-server.js';
+import { ContentSchema } from '@pairwise/protocol/content';
+
+const ORIGIN = 'https://chat.example.org';
+const FLOOD = 10_000;
+
+/** A seeded generator (xorshift32), so that a failing run can be replayed. */
+function rng(seed: number) {
+  let state = seed >>> 0 || 1;
+  const next = (): number => {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    return (state >>> 0) / 2 ** 32;
+  };
+  return {
+    next,
+    int: (below: number) => Math.floor(next() * below),
+    bytes: (length: number) => Uint8Array.from({ length }, () => Math.floor(next() * 256)),
+  };
+}
+
+/** Node's process, for the unhandled-rejection listener (this package's code never sees it). */
+const node = (globalThis as unknown as { process: { on(event: string, listener: (reason: unknown) => void): void; off(event: string, listener: (reason: unknown) => void): void } }).process;
+let unhandled: unknown[] = [];
+const onUnhandled = (reason: unknown) => unhandled.push(reason);
+beforeEach(() => {
+  unhandled = [];
+  node.on('unhandledRejection', onUnhandled);
+});
+afterEach(() => {
+  node.off('unhandledRejection', onUnhandled);
+});
+
+describe('[RECEIVE-1] [CRYPTO-3] nothing a peer or the server sends can throw or jam the inbox', () => {
+  it(`${FLOOD} random and mutated deliveries: nothing escapes, every row is acknowledged, a real message still arrives`, async () => {
+    const server = new FakeServer();
+    server.self = 'alice';
+    server.on('register', (value) => {
+      const body = value as Register;
+      server.accounts.set(body.username, {
+        accountId: body.username,
+        accountKey: body.accountKey,
+        deviceList: body.deviceList!,
+        deviceIds: [body.deviceId],
+        attestations: [{ deviceId: body.deviceId, signature: body.attestation }],
+      });
+      return { case: 'registered', value: { accountId: body.username } };
+    });
+    const mallory = await makeFakeAccount('mallory', server.now());
+    server.accounts.set('mallory', mallory.report);
+    server.on('fetchBundles', () => ({ case: 'bundles', value: { account: mallory.report, bundles: [mallory.bundle] } }));
+    const sent: SendMessage[] = [];
+    server.on('sendMessage', (value) => {
+      sent.push(value as SendMessage);
+      return { case: 'sendResult', value: { serverTime: server.now(), duplicate: false } };
+    });
+
+    const store = new MemoryStore();
+    const alice = await PairwiseClient.createAccount({
+      origin: ORIGIN,
+      url: 'ws://fake/ws',
+      socketFactory: server.socketFactory,
+      store,
+      username: 'alice',
+      now: server.now,
+      deliveryReceipts: false,
+    });
+    await alice.ready();
+    const aliceDeviceId = alice.deviceId;
+    const received: string[] = [];
+    alice.on('message', (message) => received.push(message.text));
+
+    // Alice writes first: she holds an initiator's session with Mallory, not answered yet (the
+    // state a forged header under Mallory's signed prekey used to crash), and Mallory answers from
+    // a session of her own, so that there are real Normal messages to mutate.
+    await alice.sendText('mallory', 'hello');
+    const toMallory = sent[0]!.envelopes.find((envelope) => envelope.deviceId === mallory.deviceId)!;
+    const fromAlice = { local: { accountId: 'mallory', deviceId: mallory.deviceId }, remote: { accountId: 'alice', deviceId: aliceDeviceId } };
+    const accepted = await Session.accept(mallory.device, mallory.preKeys, toMallory.content, fromAlice);
+    if (!accepted.ok) throw new Error(`Mallory could not read Alice: ${accepted.reason}`);
+    const reply = accepted.session;
+    const content = (text: string, messageId: Uint8Array, sender = { accountId: 'mallory', deviceId: mallory.deviceId }) =>
+      encodeContent({ messageId, sentAt: server.now(), senderAccountId: sender.accountId, senderDeviceId: sender.deviceId, body: { case: 'text', value: { body: text } } });
+
+    const random = rng(0x5eed);
+    const genuine = await Promise.all(Array.from({ length: 8 }, async (_, i) => reply.encrypt(content(`real ${i}`, randomBytes(16)))));
+    // PreKey messages of a second session Mallory starts with Alice's published prekeys.
+    const alicePreKeys = await alicePublishedBundle(store);
+    const second = (await Session.initiate(mallory.device, alicePreKeys, { local: fromAlice.local, remote: fromAlice.remote }))!;
+    const preKeyMessages = await Promise.all(Array.from({ length: 4 }, async () => second.encrypt(content('pre', randomBytes(16)))));
+    // The header attack: a Normal message under Mallory's signed prekey, which Alice holds as DHr.
+    const underSignedPreKey = (counter: number) =>
+      // Session message version 1, type Normal; ratchet header: version 1, key, PN = 0, N (u32, big-endian).
+      Uint8Array.from([1, 2, 1, ...mallory.signedPreKey.keyPair.publicKey, 0, 0, 0, 0, 0, 0, 0, counter, ...random.bytes(24 + random.int(64))]);
+
+    let seq = 0;
+    let acknowledged = 0;
+    const deliver = (item: NonNullable<MessageInitShape<typeof DeliverSchema>['item']> | null, seqOverride?: number) => {
+      const value = seqOverride ?? ++seq;
+      if (Number.isSafeInteger(value) && value > 0) acknowledged += 1;
+      server.push({ body: { case: 'deliver', value: { seq: value, serverTime: server.now(), ...(item === null ? {} : { item }) } } });
+    };
+    const message = (bytes: Uint8Array, sender = { accountId: 'mallory', deviceId: mallory.deviceId }, id = randomBytes(16)) =>
+      ({ case: 'message', value: { senderAccountId: sender.accountId, senderDeviceId: sender.deviceId, clientMessageId: id, content: bytes } }) as const;
+    const mutate = (bytes: Uint8Array): Uint8Array => {
+      const copy = bytes.slice();
+      switch (random.int(4)) {
+        case 0: {
+          const at = random.int(copy.length);
+          copy[at] = (copy[at] as number) ^ (1 << random.int(8));
+          return copy;
+        }
+        case 1:
+          return copy.slice(0, random.int(copy.length));
+        case 2:
+          return Uint8Array.from([...copy, ...random.bytes(1 + random.int(32))]);
+        default:
+          return Uint8Array.from([...copy.slice(0, 2), ...random.bytes(copy.length - 2)]);
+      }
+    };
+
+    for (let i = 0; i < FLOOD; i++) {
+      const roll = random.int(100);
+      if (roll < 35) deliver(message(mutate(genuine[random.int(genuine.length)]!)));
+      else if (roll < 40) deliver(message(mutate(preKeyMessages[random.int(preKeyMessages.length)]!)));
+      else if (roll < 50) deliver(message(underSignedPreKey(random.int(5))));
+      else if (roll < 62) deliver(message(random.bytes(1 + random.int(300))));
+      else if (roll < 70) {
+        // Senders that are no one Alice trusts, or ids no server would send.
+        const senders = [
+          { accountId: 'nobody', deviceId: 'f'.repeat(32) },
+          { accountId: 'mallory', deviceId: 'e'.repeat(32) },
+          { accountId: '', deviceId: '' },
+          { accountId: 'alice', deviceId: aliceDeviceId },
+          { accountId: '__proto__', deviceId: 'constructor' },
+        ];
+        deliver(message(genuine[0]!, senders[random.int(senders.length)]));
+      } else if (roll < 75) {
+        // A genuine message whose envelope names another message id than its content.
+        deliver(message(genuine[random.int(genuine.length)]!, undefined, randomBytes(random.int(3) * 8)));
+      } else if (roll < 80) {
+        deliver({ case: 'expired', value: { clientMessageId: random.bytes(random.int(20)), recipientAccountId: 'x', recipientDeviceId: '' } });
+      } else if (roll < 85) deliver(null);
+      else if (roll < 92) server.pushBytes(random.bytes(1 + random.int(200)));
+      else {
+        // Seqs no server of ours sends: not acknowledged, nothing else goes wrong.
+        const odd = [0, -1, Number.NaN, 1.5, 2 ** 60, Number.POSITIVE_INFINITY];
+        deliver(message(random.bytes(50)), odd[random.int(odd.length)]);
+      }
+      // Bursts, so that the client's queue is really loaded.
+      if (i % 500 === 499) await new Promise((resolve) => setTimeout(resolve, 0));
+    }
+    const deadline = Date.now() + 120_000;
+    while (server.acks.length < acknowledged && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(server.acks.length).toBe(acknowledged);
+    expect(new Set(server.acks).size).toBe(acknowledged);
+
+    // A message Mallory really sent, after all that, arrives.
+    const realId = randomBytes(16);
+    deliver(message(await reply.encrypt(content('a real message after the flood', realId)), undefined, realId));
+    const until = Date.now() + 10_000;
+    while (!received.includes('a real message after the flood') && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(received).toContain('a real message after the flood');
+    // Nothing forged passed for a message.
+    expect(received.filter((text) => text !== 'a real message after the flood')).toEqual([]);
+    expect(unhandled).toEqual([]);
+    expect(alice.diagnostics.refusedMessages).toBeGreaterThan(FLOOD / 2);
+    // One notice per burst, not one per refusal: the chat is not flooded with them.
+    const notices = (await store.list<StoredMessage>(StoreTable.Messages)).filter(([, record]) => record.kind === 'notice');
+    expect(notices.length).toBeGreaterThan(0);
+    expect(notices.length).toBeLessThan(20);
+    await alice.close();
+  }, 180_000);
+
+  it('a content that names another sender than its envelope is refused, with a notice in the chat (SPEC CONTENT-1)', async () => {
+    const server = new FakeServer();
+    server.self = 'bob';
+    const mallory = await makeFakeAccount('mallory', server.now());
+    const alice = await makeFakeAccount('alice', server.now());
+    server.accounts.set('mallory', mallory.report);
+    server.accounts.set('alice', alice.report);
+    const store = new MemoryStore();
+    const bob = await PairwiseClient.createAccount({
+      origin: ORIGIN,
+      url: 'ws://fake/ws',
+      socketFactory: server.socketFactory,
+      store,
+      username: 'bob',
+      now: server.now,
+      deliveryReceipts: false,
+    });
+    await bob.ready();
+    const texts: string[] = [];
+    const failures: string[] = [];
+    bob.on('message', (received) => texts.push(`${received.senderAccountId}: ${received.text}`));
+    bob.on('decrypt-failed', (failure) => failures.push(failure.chatId));
+    // Mallory, a genuine contact with a genuine session, writes a content that claims to be Alice's.
+    const bundle = await alicePublishedBundle(store);
+    const binding = { local: { accountId: 'mallory', deviceId: mallory.deviceId }, remote: { accountId: 'bob', deviceId: bob.deviceId } };
+    const session = (await Session.initiate(mallory.device, bundle, binding))!;
+    const forgedId = randomBytes(16);
+    const forged = toBinary(
+      ContentSchema,
+      create(ContentSchema, {
+        messageId: forgedId,
+        sentAt: server.now(),
+        senderAccountId: 'alice',
+        senderDeviceId: alice.deviceId,
+        body: { case: 'text', value: { body: 'this is Alice speaking' } },
+      }),
+    );
+    const item = (content: Uint8Array, id: Uint8Array) =>
+      ({ case: 'message', value: { senderAccountId: 'mallory', senderDeviceId: mallory.deviceId, clientMessageId: id, content } }) as const;
+    server.push({ body: { case: 'deliver', value: { seq: 1, serverTime: server.now(), item: item(await session.encrypt(forged), forgedId) } } });
+    // And a content naming no sender at all.
+    const bareId = randomBytes(16);
+    const bare = toBinary(ContentSchema, create(ContentSchema, { messageId: bareId, sentAt: 1, body: { case: 'text', value: { body: 'anonymous' } } }));
+    server.push({ body: { case: 'deliver', value: { seq: 2, serverTime: server.now(), item: item(await session.encrypt(bare), bareId) } } });
+    // Mallory speaking as herself is fine.
+    const ownId = randomBytes(16);
+    const own = encodeContent({ messageId: ownId, sentAt: 1, senderAccountId: 'mallory', senderDeviceId: mallory.deviceId, body: { case: 'text', value: { body: 'hi, it is Mallory' } } });
+    server.push({ body: { case: 'deliver', value: { seq: 3, serverTime: server.now(), item: item(await session.encrypt(own), ownId) } } });
+    const until = Date.now() + 5000;
+    while (server.acks.length < 3 && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(server.acks.sort()).toEqual([1, 2, 3]);
+    expect(texts).toEqual(['mallory: hi, it is Mallory']);
+    expect(failures).toEqual(['mallory', 'mallory']);
+    const notices = (await store.list<StoredMessage>(StoreTable.Messages, 'mallory/')).filter(([, record]) => record.kind === 'notice');
+    expect(notices).toHaveLength(1);
+    expect(unhandled).toEqual([]);
+    await bob.close();
+  });
+});
+
+/** The bundle of the device in `store` as its server would hand it out (signed, ML-KEM and a one-time prekey). */
+async function alicePublishedBundle(store: MemoryStore) {
+  const identity = (await store.get<{ device: { signing: { publicKey: Uint8Array }; agreement: { publicKey: Uint8Array } } }>(StoreTable.Identity, 'self'))!;
+  const signed = (await store.get<{ id: number; keyPair: { publicKey: Uint8Array }; signature: Uint8Array }>(StoreTable.PreKeys, 'signed:1'))!;
+  const pq = (await store.get<{ id: number; keyPair: { publicKey: Uint8Array }; signature: Uint8Array }>(StoreTable.PreKeys, 'pq:1'))!;
+  const oneTime = (await store.get<{ id: number; keyPair: { publicKey: Uint8Array } }>(StoreTable.PreKeys, 'one-time:1'))!;
+  return {
+    identity: { signingKey: identity.device.signing.publicKey, agreementKey: identity.device.agreement.publicKey },
+    signedPreKey: { id: signed.id, publicKey: signed.keyPair.publicKey, signature: signed.signature },
+    pqPreKey: { id: pq.id, publicKey: pq.keyPair.publicKey, signature: pq.signature },
+    oneTimePreKey: { id: oneTime.id, publicKey: oneTime.keyPair.publicKey },
+  };
+}
