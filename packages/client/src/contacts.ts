@@ -90,11 +90,24 @@ export function currentDevices(record: ContactRecord, now: number): readonly Dev
 }
 
 export class ContactBook {
+  /** Changes of one account run one after another: two reports racing must not both see the old key. */
+  private readonly queues = new Map<string, Promise<unknown>>();
+
   constructor(
     private readonly store: ClientStore,
     private readonly self: { readonly accountId: string; readonly accountKey: Uint8Array },
     private readonly now: () => number,
   ) {}
+
+  private serialised<T>(accountId: string, change: () => Promise<T>): Promise<T> {
+    const run = (this.queues.get(accountId) ?? Promise.resolve()).then(change);
+    const settled = run.catch(() => undefined);
+    this.queues.set(accountId, settled);
+    void settled.then(() => {
+      if (this.queues.get(accountId) === settled) this.queues.delete(accountId);
+    });
+    return run;
+  }
 
   /** What is known of an account, or `null` (a record of an older format counts as unknown). */
   async get(accountId: string): Promise<ContactRecord | null> {
@@ -108,7 +121,11 @@ export class ContactBook {
    * one already accepted under that key, carries an attestation that does not verify, or when our
    * own account's key is not ours.
    */
-  async apply(report: AccountDevices): Promise<ContactChange> {
+  apply(report: AccountDevices): Promise<ContactChange> {
+    return this.serialised(report.accountId, () => this.applyNow(report));
+  }
+
+  private async applyNow(report: AccountDevices): Promise<ContactChange> {
     const previous = await this.get(report.accountId);
     const isSelf = report.accountId === this.self.accountId;
     const key = report.accountKey;
@@ -169,12 +186,14 @@ export class ContactBook {
    * Records a verification decision for the contact's current key. Returns the record, or `null`
    * when `key` is not the contact's current key (a decision about a key we no longer trust).
    */
-  async decide(accountId: string, state: VerificationState, key: Uint8Array, decidedAt: number): Promise<ContactRecord | null> {
-    const record = await this.get(accountId);
-    if (record === null || !bytesEqual(record.accountKey, key)) return null;
-    const updated: ContactRecord = { ...record, verification: { state, key, decidedAt } };
-    await this.store.put(StoreTable.Contacts, accountId, updated);
-    return updated;
+  decide(accountId: string, state: VerificationState, key: Uint8Array, decidedAt: number): Promise<ContactRecord | null> {
+    return this.serialised(accountId, async () => {
+      const record = await this.get(accountId);
+      if (record === null || !bytesEqual(record.accountKey, key)) return null;
+      const updated: ContactRecord = { ...record, verification: { state, key, decidedAt } };
+      await this.store.put(StoreTable.Contacts, accountId, updated);
+      return updated;
+    });
   }
 
   /**

@@ -27,6 +27,24 @@ export class RequestError extends Error {
   }
 }
 
+/**
+ * A message that will not be sent until `retry` (SPEC SEND-1): the server refused it, or it could
+ * not be sent for another reason waiting would not cure. It names the message, so that the app
+ * can show that very message failed and offer "Retry"; `code` is the server's (or 'UNKNOWN').
+ */
+export class SendFailedError extends Error {
+  override readonly name = 'SendFailedError';
+  constructor(
+    readonly messageId: string,
+    readonly chatId: string,
+    readonly code: string,
+    message: string,
+    options?: { readonly cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
 /** The connection closed before the server answered; the request may or may not have happened. */
 export class ConnectionClosedError extends Error {
   override readonly name = 'ConnectionClosedError';

@@ -11,7 +11,7 @@ import { encodeContent } from './content.js';
 import type { StoredMessage } from './history.js';
 import { MemoryStore } from './memory-store.js';
 import { PairwiseClient } from './pairwise-client.js';
-import { makeFakeAccount } from './test-support/fake-accounts.js';
+import { makeFakeAccount, type FakeAccount } from './test-support/fake-accounts.js';
 import { FakeServer } from './test-support/fake-server.js';
 import { ContentSchema } from '@pairwise/protocol/content';
 
@@ -242,6 +242,51 @@ describe('[RECEIVE-1] [CRYPTO-3] nothing a peer or the server sends can throw or
     expect(failures).toEqual(['mallory', 'mallory']);
     const notices = (await store.list<StoredMessage>(StoreTable.Messages, 'mallory/')).filter(([, record]) => record.kind === 'notice');
     expect(notices).toHaveLength(1);
+    expect(unhandled).toEqual([]);
+    await bob.close();
+  });
+});
+
+describe('[RECEIVE-1] a device that is not current is not trusted, whatever the server delivers', () => {
+  it('refuses a companion that has not attested and a companion of an expired list, and takes the primary of that list', async () => {
+    const server = new FakeServer();
+    server.self = 'bob';
+    const unattested = await makeFakeAccount('mallory_u', server.now(), { companion: 'unattested' });
+    const expired = await makeFakeAccount('mallory_e', server.now(), { companion: 'attested', listExpiresAt: server.now() - 1 });
+    for (const fake of [unattested, expired]) server.accounts.set(fake.accountId, fake.report);
+    const store = new MemoryStore();
+    const bob = await PairwiseClient.createAccount({
+      origin: ORIGIN,
+      url: 'ws://fake/ws',
+      socketFactory: server.socketFactory,
+      store,
+      username: 'bob',
+      now: server.now,
+      deliveryReceipts: false,
+    });
+    await bob.ready();
+    const texts: string[] = [];
+    const failures: string[] = [];
+    bob.on('message', (received) => texts.push(`${received.senderAccountId}: ${received.text}`));
+    bob.on('decrypt-failed', (failure) => failures.push(failure.senderDeviceId));
+    let seq = 0;
+    const deliver = async (accountId: string, deviceId: string, device: FakeAccount['device'], text: string) => {
+      // A fresh session each time: each sender device starts its own with Bob's published bundle.
+      const binding = { local: { accountId, deviceId }, remote: { accountId: 'bob', deviceId: bob.deviceId } };
+      const session = (await Session.initiate(device, await alicePublishedBundle(store), binding))!;
+      const id = randomBytes(16);
+      const content = encodeContent({ messageId: id, sentAt: 1, senderAccountId: accountId, senderDeviceId: deviceId, body: { case: 'text', value: { body: text } } });
+      const item = { case: 'message', value: { senderAccountId: accountId, senderDeviceId: deviceId, clientMessageId: id, content: await session.encrypt(content) } } as const;
+      server.push({ body: { case: 'deliver', value: { seq: ++seq, serverTime: server.now(), item } } });
+    };
+    await deliver('mallory_u', unattested.companion!.deviceId, unattested.companion!.device, 'from an unattested companion');
+    await deliver('mallory_e', expired.companion!.deviceId, expired.companion!.device, 'from a companion of an expired list');
+    await deliver('mallory_e', expired.deviceId, expired.device, 'from the primary of an expired list');
+    const until = Date.now() + 5000;
+    while (server.acks.length < 3 && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(server.acks.sort()).toEqual([1, 2, 3]);
+    expect(texts).toEqual(['mallory_e: from the primary of an expired list']);
+    expect(failures.sort()).toEqual([unattested.companion!.deviceId, expired.companion!.deviceId].sort());
     expect(unhandled).toEqual([]);
     await bob.close();
   });

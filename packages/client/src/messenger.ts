@@ -16,7 +16,7 @@ import type { ClientEventMap } from './client-events.js';
 import type { ClientStore } from './client-store.js';
 import { currentDevices, VerificationState, type ContactBook, type ContactChange, type ContactRecord } from './contacts.js';
 import { encodeContent } from './content.js';
-import { ConnectionClosedError, RequestError, TimeoutError } from './errors.js';
+import { ConnectionClosedError, RequestError, SendFailedError, TimeoutError } from './errors.js';
 import { MessageHistory } from './history.js';
 import type { StoredIdentity } from './identity.js';
 import { Outbox, type OutboxEntry, type PendingMessage, type SendFailure } from './outbox.js';
@@ -46,9 +46,20 @@ const MAX_DEVICE_RETRIES = 4;
 /** An expired list is asked for again at most this often per account while it stays expired. */
 const EXPIRED_LIST_REFRESH_MS = 60 * 1000;
 
-/** The send waits for the person: the recipient is a verified contact whose key changed. */
-class HeldError extends Error {
-  override readonly name = 'HeldError';
+/**
+ * Why a send waits, outside the queue, instead of going: the recipient is a verified contact whose
+ * key changed (for the person to decide, SPEC VERIFY-3), or no device of the recipient can receive
+ * yet (none has attested, SPEC ATTEST-1: after a server upgrade, until the contact's app is
+ * updated). Either way it goes as soon as that account's state changes: a decision, or a report of
+ * its devices.
+ */
+type WaitReason = 'held' | 'no-device';
+
+class WaitError extends Error {
+  override readonly name = 'WaitError';
+  constructor(readonly reason: WaitReason) {
+    super(reason === 'held' ? "the contact's safety number changed" : 'no device of the contact can receive yet');
+  }
 }
 
 export interface MessengerDeps {
@@ -72,7 +83,7 @@ export class Messenger {
   private sendQueue: Promise<unknown> = Promise.resolve();
   private readonly inFlight = new Set<string>();
   private flushAfterUnlock = false;
-  /** Sends parked until the person lifts a hold, by recipient. */
+  /** Sends parked until something about their recipient changes (a hold lifted, a device ready), by recipient. */
   private readonly parked = new Map<string, (() => void)[]>();
   private readonly expiredRefreshAt = new Map<string, number>();
   readonly history: MessageHistory;
@@ -183,7 +194,24 @@ export class Messenger {
     await Promise.all([this.sendQueue, this.receiver.idle()]);
   }
 
-  /** The person lifted the hold on `accountId` (verified again, or "Send anyway"): parked sends go. */
+  /**
+   * Asks again for the devices of every account a send waits for (at each connection: a push
+   * made while this device was offline is not repeated). A report releases what it unblocks.
+   */
+  async recheckWaiting(): Promise<void> {
+    for (const accountId of [...this.parked.keys()]) {
+      try {
+        await this.refreshAccount(accountId);
+      } catch {
+        // Offline again, or a report we refuse: the sends keep waiting.
+      }
+    }
+  }
+
+  /**
+   * Something about `accountId` changed (a decision about its safety number, a report of its
+   * devices): sends parked for it look again, and go if nothing holds them any more.
+   */
   released(accountId: string): void {
     const waiting = this.parked.get(accountId) ?? [];
     this.parked.delete(accountId);
@@ -215,6 +243,8 @@ export class Messenger {
     if (change.addedDeviceIds.length > 0 || change.removedDeviceIds.length > 0) {
       emit('devices-changed', { accountId: report.accountId, added: change.addedDeviceIds, removed: change.removedDeviceIds });
     }
+    // A send waiting for one of its devices to be ready may go now.
+    if (this.parked.has(report.accountId)) this.released(report.accountId);
     return change;
   }
 
@@ -226,9 +256,17 @@ export class Messenger {
       try {
         return await run;
       } catch (error) {
-        if (!(error instanceof HeldError)) throw error;
+        if (!(error instanceof WaitError)) throw error;
         // Parked outside the queue, so that other chats keep flowing; back in line once lifted.
-        await new Promise<void>((resume) => this.parked.set(entry.recipientAccountId, [...(this.parked.get(entry.recipientAccountId) ?? []), resume]));
+        const recipient = entry.recipientAccountId;
+        await new Promise<void>((resume) => {
+          this.parked.set(recipient, [...(this.parked.get(recipient) ?? []), resume]);
+          // The account may have changed between the refusal and this line: look again.
+          this.contactWaits(recipient).then(
+            (reason) => reason === null && resume(),
+            () => resume(),
+          );
+        });
         if (this.deps.isStopped()) throw new ConnectionClosedError('the client closed');
         return attempt();
       }
@@ -245,21 +283,21 @@ export class Messenger {
         this.deps.emit('sent', sent);
         return sent;
       } catch (error) {
-        if (error instanceof HeldError) throw error;
+        if (error instanceof WaitError) throw error;
         // Lost connection: the transport waits for the next one; the same client message id
         // makes a repeat harmless (the server answers "duplicate").
         if (error instanceof ConnectionClosedError || error instanceof TimeoutError) {
           if (this.deps.isStopped()) throw error;
           continue;
         }
-        await this.failed(key, entry, error);
-        throw error;
+        const failure = await this.failed(key, entry, error);
+        throw new SendFailedError(toHex(entry.clientMessageId), entry.recipientAccountId, failure.code, failure.message, { cause: error });
       }
     }
   }
 
   /** A send that waiting will not cure: kept, marked failed, for "Retry" (SPEC SEND-1). */
-  private async failed(key: string, entry: OutboxEntry, error: unknown): Promise<void> {
+  private async failed(key: string, entry: OutboxEntry, error: unknown): Promise<SendFailure> {
     const failure: SendFailure = {
       code: error instanceof RequestError ? error.code : 'UNKNOWN',
       message: error instanceof Error ? error.message : String(error),
@@ -269,9 +307,10 @@ export class Messenger {
       await this.outbox.fail(key, entry, failure);
     } catch {
       // The store is closing: the entry stays as it was and is tried again at the next start.
-      return;
+      return failure;
     }
     this.deps.emit('send-failed', { messageId: toHex(entry.clientMessageId), chatId: entry.recipientAccountId, ...failure });
+    return failure;
   }
 
   private async deliverOnce(entry: OutboxEntry): Promise<number> {
@@ -279,12 +318,13 @@ export class Messenger {
     attempts: for (let attempt = 0; attempt < MAX_DEVICE_RETRIES; attempt++) {
       const records = await this.records(entry.recipientAccountId);
       const recipient = records.find((record) => record.accountId === entry.recipientAccountId);
-      if (recipient?.accountId !== identity.accountId && recipient?.verification.state === VerificationState.Held) {
-        throw new HeldError(`${entry.recipientAccountId}'s safety number changed`);
-      }
-      const targets = this.targets(records);
+      const reason = recipient === undefined ? null : this.waitsFor(recipient);
+      if (reason === 'held') throw new WaitError(reason);
+      // Knowing of no device of the contact, we send no copy at all: the server's answer says
+      // whether it agrees, and makes us its contact so that we hear when one attests (FANOUT-1).
+      const targets = reason === 'no-device' ? [] : this.targets(records);
       // A note to self on an account with a single device: nobody else to send it to.
-      if (targets.length === 0) return this.deps.now();
+      if (targets.length === 0 && entry.recipientAccountId === identity.accountId) return this.deps.now();
       // A device that has no bundle any more (it just left) makes us refresh and rebuild the targets.
       if (!(await this.startMissingSessions(targets))) continue;
       const envelopes = [];
@@ -309,11 +349,33 @@ export class Messenger {
         if (result.case !== 'sendResult') throw new Error('unexpected response to SendMessage');
         return result.value.serverTime;
       } catch (error) {
-        if (!(error instanceof RequestError) || error.code !== 'DEVICES_CHANGED') throw error;
-        for (const report of error.accounts) await this.applyReport(report);
+        if (!(error instanceof RequestError)) throw error;
+        if (error.code === 'DEVICES_CHANGED') {
+          for (const report of error.accounts) await this.applyReport(report);
+        } else if (error.code === 'RECIPIENT_UNAVAILABLE') {
+          // No device of the contact can receive yet: wait for one, unless a fresh report shows one.
+          const { record } = await this.refreshAccount(entry.recipientAccountId);
+          if (this.waitsFor(record) === 'no-device') throw new WaitError('no-device');
+        } else {
+          throw error;
+        }
       }
     }
     throw new Error('the devices kept changing; try again');
+  }
+
+  /** Why a send to this contact must wait now, or `null`; our own account never waits. */
+  private waitsFor(record: ContactRecord): WaitReason | null {
+    if (record.accountId === this.deps.identity.accountId) return null;
+    if (record.verification.state === VerificationState.Held) return 'held';
+    if (currentDevices(record, this.deps.now()).length === 0) return 'no-device';
+    return null;
+  }
+
+  /** `waitsFor` of what is stored about `accountId` now. */
+  private async contactWaits(accountId: string): Promise<WaitReason | null> {
+    const record = await this.deps.contacts.get(accountId);
+    return record === null ? null : this.waitsFor(record);
   }
 
   /**

@@ -628,7 +628,8 @@ export class PairwiseClient extends Emitter<ClientEventMap> {
         this.background(this.deviceWatch.check());
         this.background(this.replenishPreKeys(authenticated.oneTimePreKeys, authenticated.pqOneTimePreKeys));
         this.background(this.maintain());
-        // Resend what the outbox holds.
+        // Sends waiting for a contact's device look again; then resend what the outbox holds.
+        this.background(this.messenger.recheckWaiting());
         await this.messenger.flushOutbox();
       }),
     );

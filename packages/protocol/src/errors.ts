@@ -59,6 +59,12 @@ export const WireError = {
   PIN_LOCKED: { message: 'Too many wrong PINs: linking is locked for an hour', httpStatus: 423, closeCode: null },
   PIN_NOT_SET: { message: 'Two-step verification is off', httpStatus: 409, closeCode: null },
   DEVICES_CHANGED: { message: "The message does not cover exactly the accounts' current devices", httpStatus: 409, closeCode: null },
+  SENDER_NOT_CURRENT: {
+    message: 'This device cannot send yet: it has not attested, or its account list expired and only the phone can send',
+    httpStatus: 409,
+    closeCode: null,
+  },
+  RECIPIENT_UNAVAILABLE: { message: 'No device of the recipient can receive messages yet', httpStatus: 409, closeCode: null },
   INTERNAL: { message: 'Something went wrong on the server', httpStatus: 500, closeCode: null },
 } as const satisfies Record<string, WireErrorSpec>;
 

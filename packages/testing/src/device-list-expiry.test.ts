@@ -4,6 +4,7 @@
 // withholds a list update can keep a removed companion receiving only until that list expires.
 import { randomBytes } from 'node:crypto';
 import { MemoryStore } from '@pairwise/client/memory-store';
+import { SendFailedError } from '@pairwise/client/errors';
 import { PairwiseClient } from '@pairwise/client/pairwise-client';
 import type { ClientStore } from '@pairwise/client/client-store';
 import { DAY_MS, DEVICE_LIST_VALIDITY_MS } from '@pairwise/protocol/limits';
@@ -146,10 +147,19 @@ describe('[DEVLIST-3] a withheld list update', () => {
     const phoneAgain = await open(phoneStore);
     const atPhone = counted(phoneAgain);
     await eventually(() => atPhone.get('after list n expired') === 1, 10_000, 'the message on the phone');
-    // And what the laptop sends Bob now is not trusted.
+    // And the laptop can no longer send: the server refuses it as not current (SPEC DEVICES-2),
+    // and Bob's app, which would not trust it either (RECEIVE-1), gets nothing from it.
+    const atBob = counted(bob);
     const id = randomBytes(4).toString('hex');
-    await laptop.sendText('bob_wh', `from the removed laptop ${id}`).catch(() => {});
-    await eventually(() => refusedAtBob.includes(laptop.deviceId), 10_000, 'the laptop refused at Bob');
+    const refusal = await laptop.sendText('bob_wh', `from the removed laptop ${id}`).then(
+      () => null,
+      (error: unknown) => error,
+    );
+    expect(refusal).toBeInstanceOf(SendFailedError);
+    expect((refusal as SendFailedError).code).toBe('SENDER_NOT_CURRENT');
+    await pause(500);
+    expect(atBob.has(`from the removed laptop ${id}`)).toBe(false);
+    expect(refusedAtBob).toEqual([]);
     for (const client of [phoneAgain, laptop, bob]) await client.close();
   }, 120_000);
 });

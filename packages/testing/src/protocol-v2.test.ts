@@ -11,10 +11,12 @@ import { CLOSE_UPDATE_REQUIRED } from '@pairwise/protocol/errors';
 import { MAX_PQ_ONE_TIME_PREKEYS } from '@pairwise/protocol/limits';
 import { PROTOCOL_VERSION } from '@pairwise/protocol/version';
 import { describe, expect, it } from 'vitest';
+import { PairwiseClient } from '@pairwise/client/pairwise-client';
 import { RawConnection } from './raw-connection.js';
 import type { ServerProcess } from './server-process.js';
+import { withServerDatabase } from './test-support/server-database.js';
 import { useServerProcess } from './test-support/use-server-process.js';
-import { createPrimary } from './test-clients.js';
+import { connectOptions, createPrimary, eventually } from './test-clients.js';
 
 let server: ServerProcess;
 useServerProcess({ get: () => server, set: (started) => (server = started) });
@@ -129,5 +131,64 @@ describe('[KEYS-1] [PREKEYS-1] one-time ML-KEM prekeys at the server', () => {
     expect(refused.error?.code).toBe('BAD_REQUEST');
     expect(refused.error?.message).toMatch(/more than/);
     raw.close();
+  });
+});
+
+/** Makes the account's devices unattested, as they are right after the server's upgrade to version 2. */
+function forgetAttestations(accountId: string): void {
+  withServerDatabase(server, (db) => db.prepare('update devices set attestation = null where account_id = ?').run(accountId));
+}
+
+describe('[ATTEST-1] [DEVICES-2] sends to a contact none of whose devices has attested', () => {
+  it('wait instead of failing or vanishing, and go once the contact\'s app attests', async () => {
+    const alice = await createPrimary(server, 'alice_wait');
+    const bobStore = new MemoryStore();
+    const bob = await createPrimary(server, 'bob_wait', bobStore);
+    const texts: string[] = [];
+    const hello = bob.once('message');
+    await alice.sendText('bob_wait', 'hello');
+    await hello;
+    await bob.close();
+    forgetAttestations('bob_wait');
+    const bobRows = () =>
+      withServerDatabase(server, (db) => {
+        const rows = db.prepare("select count(*) as n from inbox i join devices d on d.device_id = i.device_id where d.account_id = 'bob_wait'").get();
+        return (rows as { n: number }).n;
+      });
+    const rowsBefore = bobRows();
+
+    // Alice's app still counts Bob's phone as current: the server says nobody can receive, and
+    // the send waits (neither sent nor failed) instead of going only to Alice's own devices.
+    let outcome = 'pending';
+    const failed: string[] = [];
+    alice.on('send-failed', (failure) => failed.push(failure.code));
+    const waiting = alice.sendText('bob_wait', 'waits for the update').then(
+      () => (outcome = 'sent'),
+      (error: unknown) => (outcome = `failed: ${String(error)}`),
+    );
+    // A brand-new contact waits the same way, from the first report it gets.
+    const carol = await createPrimary(server, 'carol_wait');
+    let fromCarol = 'pending';
+    void carol.sendText('bob_wait', 'from a new contact').then(
+      () => (fromCarol = 'sent'),
+      (error: unknown) => (fromCarol = `failed: ${String(error)}`),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(outcome).toBe('pending');
+    expect(fromCarol).toBe('pending');
+    expect(failed).toEqual([]);
+    expect(bobRows()).toBe(rowsBefore);
+
+    // Bob's updated app connects and attests: both waiting sends go, and he reads them.
+    const again = (await PairwiseClient.open(connectOptions(server, bobStore)))!;
+    again.on('message', (message) => texts.push(message.text));
+    await eventually(() => outcome !== 'pending' && fromCarol !== 'pending', 15_000, 'both waiting sends going');
+    await waiting;
+    expect(outcome).toBe('sent');
+    expect(fromCarol).toBe('sent');
+    await eventually(() => texts.length === 2, 10_000, 'Bob reading both');
+    expect(texts.sort()).toEqual(['from a new contact', 'waits for the update']);
+    expect(failed).toEqual([]);
+    for (const client of [alice, carol, again]) await client.close();
   });
 });

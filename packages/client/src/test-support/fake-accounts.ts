@@ -43,11 +43,22 @@ export interface FakeAccount {
   readonly preKeyBundle: PreKeyBundle;
   /** Its private prekeys by id, for `Session.accept`. */
   readonly preKeys: PreKeySource;
+  /** A linked companion, when asked for. */
+  readonly companion: { readonly deviceId: string; readonly device: DeviceIdentity } | null;
 }
 
-/** Makes an account `accountId` with one primary device, valid at `now`. */
-export async function makeFakeAccount(accountId: string, now: number): Promise<FakeAccount> {
-  const [account, device] = await Promise.all([generateAccountIdentity(), generateDeviceIdentity()]);
+export interface FakeAccountOptions {
+  /** When the signed list expires (a year from `now` unless given; it may be in the past). */
+  readonly listExpiresAt?: number;
+  /** A companion on the list, attested or not. */
+  readonly companion?: 'attested' | 'unattested';
+}
+
+const DAY = 24 * 60 * 60 * 1000;
+
+/** Makes an account `accountId` with a primary device (and a companion if asked), valid at `now`. */
+export async function makeFakeAccount(accountId: string, now: number, options: FakeAccountOptions = {}): Promise<FakeAccount> {
+  const [account, device, companionDevice] = await Promise.all([generateAccountIdentity(), generateDeviceIdentity(), generateDeviceIdentity()]);
   const deviceId = toHex(randomBytes(16));
   const identity = publicIdentity(device);
   const [signedPreKey, pqPreKey, oneTimePreKeys] = await Promise.all([
@@ -55,14 +66,23 @@ export async function makeFakeAccount(accountId: string, now: number): Promise<F
     generatePqPreKey(device, 1),
     generateOneTimePreKeys(1, 4),
   ]);
+  const expiresAt = options.listExpiresAt ?? now + 365 * DAY;
+  const issuedAt = Math.min(now, expiresAt - 30 * DAY);
+  const companion = options.companion === undefined ? null : { deviceId: toHex(randomBytes(16)), device: companionDevice };
   const deviceList = await signDeviceList(account.privateKey, {
     accountId,
     version: 1,
-    issuedAt: now,
-    expiresAt: now + 365 * 24 * 60 * 60 * 1000,
-    devices: [{ deviceId, kind: 'primary', identity, linkedAt: now }],
+    issuedAt,
+    expiresAt,
+    devices: [
+      { deviceId, kind: 'primary', identity, linkedAt: issuedAt },
+      ...(companion === null ? [] : [{ deviceId: companion.deviceId, kind: 'companion' as const, identity: publicIdentity(companionDevice), linkedAt: issuedAt }]),
+    ],
   });
-  const attestation = await signDeviceAttestation(device.signing.privateKey, { accountId, accountKey: account.publicKey, deviceId, identity });
+  const attest = (id: string, of: DeviceIdentity) =>
+    signDeviceAttestation(of.signing.privateKey, { accountId, accountKey: account.publicKey, deviceId: id, identity: publicIdentity(of) });
+  const attestations = [{ deviceId, signature: await attest(deviceId, device) }];
+  if (companion !== null && options.companion === 'attested') attestations.push({ deviceId: companion.deviceId, signature: await attest(companion.deviceId, companion.device) });
   const first = oneTimePreKeys[0]!;
   return {
     accountId,
@@ -72,7 +92,7 @@ export async function makeFakeAccount(accountId: string, now: number): Promise<F
     signedPreKey,
     pqPreKey,
     oneTimePreKeys,
-    report: { accountId, accountKey: account.publicKey, deviceList, deviceIds: [deviceId], attestations: [{ deviceId, signature: attestation }] },
+    report: { accountId, accountKey: account.publicKey, deviceList, deviceIds: [deviceId, ...(companion === null ? [] : [companion.deviceId])], attestations },
     bundle: {
       deviceId,
       identity,
@@ -91,5 +111,6 @@ export async function makeFakeAccount(accountId: string, now: number): Promise<F
       pqPreKey: (id) => (id === pqPreKey.id ? pqPreKey : null),
       oneTimePreKey: (id) => oneTimePreKeys.find((key) => key.id === id) ?? null,
     },
+    companion,
   };
 }

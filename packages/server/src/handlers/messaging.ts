@@ -19,7 +19,8 @@ export async function sendMessage(connection: Connection, body: SendMessage): Pr
   const sender = connection.device;
   if (sender === null) throw new ProtocolError('NOT_AUTHENTICATED');
   const clientMessageId = bytesOf(body.clientMessageId, CLIENT_MESSAGE_ID_BYTES, 'client_message_id');
-  check(body.envelopes.length > 0 && body.envelopes.length <= MAX_ENVELOPES, 'envelopes', `must number 1 to ${MAX_ENVELOPES}`);
+  // No envelope at all asks whether the recipient has a current device yet (SPEC FANOUT-1).
+  check(body.envelopes.length <= MAX_ENVELOPES, 'envelopes', `must number at most ${MAX_ENVELOPES}`);
   const envelopes = body.envelopes.map((envelope, i) => {
     check(envelope.content.length > 0 && envelope.content.length <= MAX_CONTENT_BYTES, `envelopes[${i}].content`);
     return { deviceId: deviceId(envelope.deviceId, `envelopes[${i}].device_id`), content: envelope.content };
@@ -40,6 +41,8 @@ export async function sendMessage(connection: Connection, body: SendMessage): Pr
     const accounts = await Promise.all(accountIds.map((accountId) => accountDevices(ctx, accountId)));
     throw new DevicesChangedError(accounts.filter((account) => account !== null));
   }
+  if (result.status === 'sender-not-current') throw new ProtocolError('SENDER_NOT_CURRENT');
+  if (result.status === 'recipient-unavailable') throw new ProtocolError('RECIPIENT_UNAVAILABLE');
   if (result.status === 'accepted') {
     await ctx.bus.publish({ type: 'inbox', deviceIds: result.seqs.map((row) => row.deviceId) });
   }

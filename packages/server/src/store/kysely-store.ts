@@ -402,7 +402,7 @@ export class KyselyStore implements Store {
 
   async enqueue(input: EnqueueInput): Promise<EnqueueResult> {
     const devicesChanged = { status: 'devices-changed' } as const;
-    return this.transaction<EnqueueResult>(async (trx, abort) => {
+    const result = await this.transaction<EnqueueResult>(async (trx, abort) => {
       // The idempotency record first: a retry of an accepted send is a duplicate even if the
       // device lists changed since. A concurrent retry waits here for this one to finish.
       const recorded = await trx
@@ -437,14 +437,21 @@ export class KyselyStore implements Store {
         .execute();
       // A sender device removed while its send was in flight may no longer send.
       const senderKnown = devices.some((d) => d.device_id === input.senderDeviceId && d.account_id === input.senderAccountId);
+      if (!senderKnown) abort(devicesChanged);
       // Current: attested, and of an account whose list has expired only the primary, as the
       // clients see it (SPEC DEVICES-2, DEVLIST-3).
       const expired = new Set(accounts.filter((account) => int(account.list_expires_at) <= input.now).map((account) => account.account_id));
       const current = devices.filter((d) => d.attestation !== null && (!expired.has(d.account_id) || d.kind === DeviceKinds.Primary));
+      // Recipients refuse a device that is not current (SPEC RECEIVE-1): storing its message
+      // would only fill inboxes with refusals.
+      if (!current.some((d) => d.device_id === input.senderDeviceId)) abort({ status: 'sender-not-current' });
+      if (input.recipientAccountId !== input.senderAccountId && !current.some((d) => d.account_id === input.recipientAccountId)) {
+        abort({ status: 'recipient-unavailable' });
+      }
       const expected = new Set(current.map((d) => d.device_id).filter((id) => id !== input.senderDeviceId));
       const given = new Set(input.envelopes.map((envelope) => envelope.deviceId));
       const exact = given.size === input.envelopes.length && given.size === expected.size && [...given].every((id) => expected.has(id));
-      if (!senderKnown || !exact) abort(devicesChanged);
+      if (!exact) abort(devicesChanged);
 
       const seqOf = new Map<string, number>();
       if (input.envelopes.length > 0) {
@@ -466,19 +473,13 @@ export class KyselyStore implements Store {
           .execute();
         for (const row of inserted) seqOf.set(row.device_id, int(row.seq));
       }
-      if (input.senderAccountId !== input.recipientAccountId) {
-        const [a, b] = [input.senderAccountId, input.recipientAccountId].sort();
-        await trx
-          .insertInto('contacts')
-          .values([
-            { account_id: a!, peer_account_id: b! },
-            { account_id: b!, peer_account_id: a! },
-          ])
-          .onConflict((oc) => oc.columns(['account_id', 'peer_account_id']).doNothing())
-          .execute();
-      }
+      await recordContacts(trx, input.senderAccountId, input.recipientAccountId);
       return { status: 'accepted', seqs: input.envelopes.map((envelope) => ({ deviceId: envelope.deviceId, seq: seqOf.get(envelope.deviceId)! })) };
     });
+    // The sender waits for the recipient to become reachable: as a contact, it is told when one
+    // of the recipient's devices attests (SPEC DEVICES-4).
+    if (result.status === 'recipient-unavailable') await recordContacts(this.db, input.senderAccountId, input.recipientAccountId);
+    return result;
   }
 
   async readInbox(deviceId: string, afterSeq: number, limit: number): Promise<InboxRow[]> {
@@ -881,4 +882,18 @@ async function deviceAccounts(trx: Transaction<Database>, deviceIds: readonly st
     for (const row of rows) accountOf.set(row.device_id, row.account_id);
   }
   return accountOf;
+}
+
+/** Marks two different accounts as contacts of each other (both directions; idempotent). */
+async function recordContacts(db: Kysely<Database>, accountId: string, peerAccountId: string): Promise<void> {
+  if (accountId === peerAccountId) return;
+  const [a, b] = [accountId, peerAccountId].sort();
+  await db
+    .insertInto('contacts')
+    .values([
+      { account_id: a!, peer_account_id: b! },
+      { account_id: b!, peer_account_id: a! },
+    ])
+    .onConflict((oc) => oc.columns(['account_id', 'peer_account_id']).doNothing())
+    .execute();
 }

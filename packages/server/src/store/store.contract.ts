@@ -1015,6 +1015,41 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
       expect((await store.enqueue(message(bob.primary, 'alice', [alice.primary.deviceId, aliceLaptop.deviceId], soon))).status).toBe('accepted');
     });
 
+    it('[SSTORE-45] a sender device that is not current, or a recipient without a current device, is refused and stores nothing', async () => {
+      const alice = await register('alice');
+      const bob = await register('bob');
+      // A companion that has not attested yet cannot send, not even to its own account.
+      const device = deviceRow('alice', 'companion');
+      const link = pendingLink(device);
+      await store.createPendingLink(link);
+      await store.linkCompanion({ tokenHash: link.tokenHash, now: T0, accountId: 'alice', expectedListVersion: 1, newList: list(), newListExpiresAt: FAR, maxCompanions: 4, device });
+      const clientMessageId = random(16);
+      expect(await store.enqueue(message(device, 'bob', [bob.primary.deviceId, alice.primary.deviceId], T0, clientMessageId))).toEqual({
+        status: 'sender-not-current',
+      });
+      expect(await store.enqueue(message(device, 'alice', [alice.primary.deviceId]))).toEqual({ status: 'sender-not-current' });
+      expect(await inboxOf(bob.primary.deviceId)).toEqual([]);
+      // Once it has attested, the same client message id is accepted: the refusal did not use it up.
+      await store.setAttestation(device.deviceId, random(64));
+      expect((await store.enqueue(message(device, 'bob', [bob.primary.deviceId, alice.primary.deviceId], T0, clientMessageId))).status).toBe('accepted');
+
+      // Past Alice's list expiry her companion is not current, so it cannot send.
+      const soon = T0 + DAY;
+      expect(await store.replaceDeviceList('alice', { expectedVersion: (await store.getAccount('alice'))!.deviceListVersion, newList: list(), expiresAt: soon })).toBe(true);
+      expect(await store.enqueue(message(device, 'bob', [bob.primary.deviceId], soon))).toEqual({ status: 'sender-not-current' });
+
+      // An account whose only device has not attested (as after an upgrade from version 1) can receive nothing yet.
+      const carol = { ...deviceRow('carol', 'primary'), attestation: null };
+      expect(await store.createAccount({ account: accountRow('carol'), device: carol, preKeys: upload([1]) })).toBe('created');
+      expect(await store.enqueue(message(bob.primary, 'carol', []))).toEqual({ status: 'recipient-unavailable' });
+      expect(await store.enqueue(message(bob.primary, 'carol', [carol.deviceId]))).toEqual({ status: 'recipient-unavailable' });
+      expect(await inboxOf(carol.deviceId)).toEqual([]);
+      // Bob becomes Carol's contact all the same, so that he hears when her device attests.
+      expect(await store.listContactAccounts('bob')).toContain('carol');
+      await store.setAttestation(carol.deviceId, random(64));
+      expect((await store.enqueue(message(bob.primary, 'carol', [carol.deviceId]))).status).toBe('accepted');
+    });
+
     it('[SSTORE-42] the list expiry is stored with every list: at creation, link, removal and replacement', async () => {
       const { account } = await register('alice');
       expect((await store.getAccount('alice'))!.deviceListExpiresAt).toBe(account.deviceListExpiresAt);

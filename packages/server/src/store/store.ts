@@ -175,13 +175,22 @@ export interface EnqueueInput {
  * The outcome of an enqueue:
  * - accepted: one inbox row per envelope was committed (durably) in one transaction;
  * - duplicate: this sender device already sent this client message id; nothing was stored;
- * - devices-changed: the envelopes' device ids are not exactly the recipient account's devices
- *   plus the sender account's devices other than the sender device; nothing was stored.
+ * - devices-changed: the envelopes' device ids are not exactly the recipient account's current
+ *   devices plus the sender account's current devices other than the sender device; nothing was
+ *   stored. Current: attested, and of an account whose list expired only the primary.
+ * - sender-not-current: the sender device is not current itself (unattested, or a companion of an
+ *   account whose list expired): its messages would be refused by every recipient; nothing stored.
+ * - recipient-unavailable: the recipient is another account and none of its devices is current:
+ *   nobody could read the message; nothing was stored, but the two accounts become contacts, so
+ *   that the sender hears when a device of the recipient attests.
+ * Each refusal also forgets the client message id, so a later retry is judged afresh.
  */
 export type EnqueueResult =
   | { readonly status: 'accepted'; readonly seqs: readonly { readonly deviceId: string; readonly seq: number }[] }
   | { readonly status: 'duplicate' }
-  | { readonly status: 'devices-changed' };
+  | { readonly status: 'devices-changed' }
+  | { readonly status: 'sender-not-current' }
+  | { readonly status: 'recipient-unavailable' };
 
 /** Linking a companion: everything is checked and changed in one transaction. */
 export interface LinkCompanionInput {
