@@ -17,6 +17,7 @@
 import { bytesEqual } from '@pairwise/crypto/bytes';
 import { verifyDeviceAttestation } from '@pairwise/crypto/device-attestation';
 import { verifyDeviceList, type DeviceListEntry } from '@pairwise/crypto/device-list';
+import { KeyedMutex } from '@pairwise/protocol/keyed-mutex';
 import type { AccountDevices } from '@pairwise/protocol/wire';
 import { StoreTable, type ClientStore } from './client-store.js';
 import { DeviceListRejectedError } from './errors.js';
@@ -91,23 +92,13 @@ export function currentDevices(record: ContactRecord, now: number): readonly Dev
 
 export class ContactBook {
   /** Changes of one account run one after another: two reports racing must not both see the old key. */
-  private readonly queues = new Map<string, Promise<unknown>>();
+  private readonly changes = new KeyedMutex();
 
   constructor(
     private readonly store: ClientStore,
     private readonly self: { readonly accountId: string; readonly accountKey: Uint8Array },
     private readonly now: () => number,
   ) {}
-
-  private serialised<T>(accountId: string, change: () => Promise<T>): Promise<T> {
-    const run = (this.queues.get(accountId) ?? Promise.resolve()).then(change);
-    const settled = run.catch(() => undefined);
-    this.queues.set(accountId, settled);
-    void settled.then(() => {
-      if (this.queues.get(accountId) === settled) this.queues.delete(accountId);
-    });
-    return run;
-  }
 
   /** What is known of an account, or `null` (a record of an older format counts as unknown). */
   async get(accountId: string): Promise<ContactRecord | null> {
@@ -122,7 +113,7 @@ export class ContactBook {
    * own account's key is not ours.
    */
   apply(report: AccountDevices): Promise<ContactChange> {
-    return this.serialised(report.accountId, () => this.applyNow(report));
+    return this.changes.run(report.accountId, () => this.applyNow(report));
   }
 
   private async applyNow(report: AccountDevices): Promise<ContactChange> {
@@ -187,7 +178,7 @@ export class ContactBook {
    * when `key` is not the contact's current key (a decision about a key we no longer trust).
    */
   decide(accountId: string, state: VerificationState, key: Uint8Array, decidedAt: number): Promise<ContactRecord | null> {
-    return this.serialised(accountId, async () => {
+    return this.changes.run(accountId, async () => {
       const record = await this.get(accountId);
       if (record === null || !bytesEqual(record.accountKey, key)) return null;
       const updated: ContactRecord = { ...record, verification: { state, key, decidedAt } };

@@ -45,6 +45,17 @@ export class SendFailedError extends Error {
   }
 }
 
+/**
+ * "Mark as verified" for a safety number that is no longer the contact's: their key changed
+ * while the person was comparing (SPEC VERIFY-1). Nothing was decided; show the new number.
+ */
+export class SafetyNumberChangedError extends Error {
+  override readonly name = 'SafetyNumberChangedError';
+  constructor(readonly accountId: string) {
+    super(`${accountId}'s safety number changed while you were comparing it; compare the new one`);
+  }
+}
+
 /** The connection closed before the server answered; the request may or may not have happened. */
 export class ConnectionClosedError extends Error {
   override readonly name = 'ConnectionClosedError';

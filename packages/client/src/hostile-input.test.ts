@@ -11,7 +11,7 @@ import { encodeContent } from './content.js';
 import type { StoredMessage } from './history.js';
 import { MemoryStore } from './memory-store.js';
 import { PairwiseClient } from './pairwise-client.js';
-import { makeFakeAccount, type FakeAccount } from './test-support/fake-accounts.js';
+import { makeFakeAccount, publishedBundle, type FakeAccount } from './test-support/fake-accounts.js';
 import { FakeServer } from './test-support/fake-server.js';
 import { ContentSchema } from '@pairwise/protocol/content';
 
@@ -100,7 +100,7 @@ describe('[RECEIVE-1] [CRYPTO-3] nothing a peer or the server sends can throw or
     const random = rng(0x5eed);
     const genuine = await Promise.all(Array.from({ length: 8 }, async (_, i) => reply.encrypt(content(`real ${i}`, randomBytes(16)))));
     // PreKey messages of a second session Mallory starts with Alice's published prekeys.
-    const alicePreKeys = await alicePublishedBundle(store);
+    const alicePreKeys = await publishedBundle(store);
     const second = (await Session.initiate(mallory.device, alicePreKeys, { local: fromAlice.local, remote: fromAlice.remote }))!;
     const preKeyMessages = await Promise.all(Array.from({ length: 4 }, async () => second.encrypt(content('pre', randomBytes(16)))));
     // The header attack: a Normal message under Mallory's signed prekey, which Alice holds as DHr.
@@ -210,7 +210,7 @@ describe('[RECEIVE-1] [CRYPTO-3] nothing a peer or the server sends can throw or
     bob.on('message', (received) => texts.push(`${received.senderAccountId}: ${received.text}`));
     bob.on('decrypt-failed', (failure) => failures.push(failure.chatId));
     // Mallory, a genuine contact with a genuine session, writes a content that claims to be Alice's.
-    const bundle = await alicePublishedBundle(store);
+    const bundle = await publishedBundle(store);
     const binding = { local: { accountId: 'mallory', deviceId: mallory.deviceId }, remote: { accountId: 'bob', deviceId: bob.deviceId } };
     const session = (await Session.initiate(mallory.device, bundle, binding))!;
     const forgedId = randomBytes(16);
@@ -273,7 +273,7 @@ describe('[RECEIVE-1] a device that is not current is not trusted, whatever the 
     const deliver = async (accountId: string, deviceId: string, device: FakeAccount['device'], text: string) => {
       // A fresh session each time: each sender device starts its own with Bob's published bundle.
       const binding = { local: { accountId, deviceId }, remote: { accountId: 'bob', deviceId: bob.deviceId } };
-      const session = (await Session.initiate(device, await alicePublishedBundle(store), binding))!;
+      const session = (await Session.initiate(device, await publishedBundle(store), binding))!;
       const id = randomBytes(16);
       const content = encodeContent({ messageId: id, sentAt: 1, senderAccountId: accountId, senderDeviceId: deviceId, body: { case: 'text', value: { body: text } } });
       const item = { case: 'message', value: { senderAccountId: accountId, senderDeviceId: deviceId, clientMessageId: id, content: await session.encrypt(content) } } as const;
@@ -291,17 +291,3 @@ describe('[RECEIVE-1] a device that is not current is not trusted, whatever the 
     await bob.close();
   });
 });
-
-/** The bundle of the device in `store` as its server would hand it out (signed, ML-KEM and a one-time prekey). */
-async function alicePublishedBundle(store: MemoryStore) {
-  const identity = (await store.get<{ device: { signing: { publicKey: Uint8Array }; agreement: { publicKey: Uint8Array } } }>(StoreTable.Identity, 'self'))!;
-  const signed = (await store.get<{ id: number; keyPair: { publicKey: Uint8Array }; signature: Uint8Array }>(StoreTable.PreKeys, 'signed:1'))!;
-  const pq = (await store.get<{ id: number; keyPair: { publicKey: Uint8Array }; signature: Uint8Array }>(StoreTable.PreKeys, 'pq:1'))!;
-  const oneTime = (await store.get<{ id: number; keyPair: { publicKey: Uint8Array } }>(StoreTable.PreKeys, 'one-time:1'))!;
-  return {
-    identity: { signingKey: identity.device.signing.publicKey, agreementKey: identity.device.agreement.publicKey },
-    signedPreKey: { id: signed.id, publicKey: signed.keyPair.publicKey, signature: signed.signature },
-    pqPreKey: { id: pq.id, publicKey: pq.keyPair.publicKey, signature: pq.signature },
-    oneTimePreKey: { id: oneTime.id, publicKey: oneTime.keyPair.publicKey },
-  };
-}

@@ -11,6 +11,7 @@ import { decodeLinkQr } from '@pairwise/protocol/link-qr';
 import { LinkBundleSchema } from '@pairwise/protocol/wire';
 import { describe, expect, it } from 'vitest';
 import { StoreTable } from './client-store.js';
+import { DeviceInUseError } from './device-lock.js';
 import { LinkRequest } from './link-request.js';
 import { MemoryStore } from './memory-store.js';
 import { FakeServer } from './test-support/fake-server.js';
@@ -20,7 +21,10 @@ const ORIGIN = 'https://chat.example.org';
 type CertificateTwist = 'none' | 'other-account' | 'other-keys' | 'other-device';
 
 /** Shows a code, then receives a bundle whose certificate is built with `twist`; says what came of it. */
-async function linkWith(twist: CertificateTwist): Promise<{ outcome: 'linked' | 'error'; store: MemoryStore }> {
+async function linkWith(
+  twist: CertificateTwist,
+  whileShowing: (store: MemoryStore) => Promise<void> = () => Promise.resolve(),
+): Promise<{ outcome: 'linked' | 'error'; store: MemoryStore }> {
   const server = new FakeServer();
   server.on('createLinkToken', () => ({ case: 'linkToken', value: { token: randomBytes(16), expiresAt: server.now() + 60_000 } }));
   const store = new MemoryStore();
@@ -29,6 +33,7 @@ async function linkWith(twist: CertificateTwist): Promise<{ outcome: 'linked' | 
   const outcome = Promise.race([request.once('linked').then(() => 'linked' as const), request.once('error').then(() => 'error' as const)]);
   await request.start();
   const code = decodeLinkQr((await qr).text)!;
+  await whileShowing(store);
   const account = await generateAccountIdentity();
   const phone = await generateDeviceIdentity();
   const now = server.now();
@@ -70,5 +75,47 @@ describe('[LINK-4] [CERT-1] the companion checks the whole device certificate', 
     const { outcome, store } = await linkWith(twist);
     expect(outcome).toBe('error');
     expect(await store.get(StoreTable.Identity, 'self')).toBeUndefined();
+  });
+});
+
+describe('[DEVICE-1] a link request holds the store', () => {
+  /** Whether the store's device lock can be had now (and lets it go again). */
+  const free = (store: MemoryStore) =>
+    store.acquireDeviceLock().then(
+      async (lock) => {
+        await lock.release();
+        return true;
+      },
+      (error: unknown) => {
+        if (!(error instanceof DeviceInUseError)) throw error;
+        return false;
+      },
+    );
+
+  it('from its first key until it is linked, then lets it go for PairwiseClient.open', async () => {
+    let whileShowing: boolean | null = null;
+    const { outcome, store } = await linkWith('none', async (held) => {
+      whileShowing = await free(held);
+    });
+    expect(whileShowing).toBe(false);
+    expect(outcome).toBe('linked');
+    expect(await free(store)).toBe(true);
+  });
+
+  it('lets it go when the bundle is refused', async () => {
+    const { outcome, store } = await linkWith('other-keys');
+    expect(outcome).toBe('error');
+    expect(await free(store)).toBe(true);
+  });
+
+  it('does not start on a store another client is using, and writes nothing to it', async () => {
+    const server = new FakeServer();
+    const store = new MemoryStore();
+    const lock = await store.acquireDeviceLock();
+    const request = new LinkRequest({ origin: ORIGIN, url: 'ws://fake/ws', socketFactory: server.socketFactory, store, deviceName: 'Test', now: server.now });
+    await expect(request.start()).rejects.toBeInstanceOf(DeviceInUseError);
+    expect(await store.list(StoreTable.PreKeys)).toEqual([]);
+    expect(server.openSockets).toBe(0);
+    await lock.release();
   });
 });

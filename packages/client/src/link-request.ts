@@ -16,6 +16,7 @@ import { PROTOCOL_VERSION } from '@pairwise/protocol/version';
 import { LinkBundleSchema, type LinkApproved, type PreKeyUploadSchema } from '@pairwise/protocol/wire';
 import type { MessageInitShape } from '@bufbuild/protobuf';
 import type { ClientStore } from './client-store.js';
+import type { DeviceLock } from './device-lock.js';
 import { Emitter } from './events.js';
 import { saveIdentity, type StoredIdentity } from './identity.js';
 import { makeInitialPreKeys } from './prekeys.js';
@@ -79,13 +80,30 @@ export class LinkRequest extends Emitter<LinkRequestEvents> {
   private cancelRotation: (() => void) | null = null;
   private startedAt = 0;
   private finished = false;
+  /** The store's device lock, held from the first key written until the device is linked or given up. */
+  private lock: DeviceLock | null = null;
 
   constructor(private readonly options: LinkRequestOptions) {
     super();
   }
 
-  /** Makes the keys, connects, and starts showing codes. */
+  /**
+   * Makes the keys, connects, and starts showing codes. Rejects with `DeviceInUseError` while
+   * another client uses the store: its prekeys and identity are written here (SPEC DEVICE-1).
+   */
   async start(): Promise<void> {
+    const { store } = this.options;
+    this.lock = await store.acquireDeviceLock();
+    try {
+      await this.prepare();
+    } catch (error) {
+      this.finished = true;
+      await this.releaseLock();
+      throw error;
+    }
+  }
+
+  private async prepare(): Promise<void> {
     const { store } = this.options;
     this.device = await generateDeviceIdentity({ extractable: store.needsExtractableKeys });
     // The ephemeral key never leaves this browser except inside the QR code.
@@ -107,11 +125,22 @@ export class LinkRequest extends Emitter<LinkRequestEvents> {
     await this.rotate();
   }
 
-  /** Stops showing codes and closes the connection. */
+  /** Stops showing codes, closes the connection and lets the store go. */
   cancel(): void {
+    this.stopShowing();
+    void this.releaseLock();
+  }
+
+  private stopShowing(): void {
     this.finished = true;
     this.cancelRotation?.();
     this.transport?.stop();
+  }
+
+  private async releaseLock(): Promise<void> {
+    const lock = this.lock;
+    this.lock = null;
+    await lock?.release();
   }
 
   private now(): number {
@@ -170,8 +199,13 @@ export class LinkRequest extends Emitter<LinkRequestEvents> {
       this.fail(new Error('the link bundle did not verify'));
       return;
     }
-    this.cancel();
-    await saveIdentity(this.options.store, identity);
+    this.stopShowing();
+    try {
+      await saveIdentity(this.options.store, identity);
+    } finally {
+      // Let go right before saying so: the caller opens the device with PairwiseClient.open.
+      await this.releaseLock();
+    }
     this.emit('linked', identity);
   }
 

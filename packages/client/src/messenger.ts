@@ -329,17 +329,18 @@ export class Messenger {
       if (!(await this.startMissingSessions(targets))) continue;
       const envelopes = [];
       for (const target of targets) {
-        const session = await sessions.active(target.accountId, target.device.deviceId);
-        // A device-list notice may have removed this device meanwhile: start over with fresh targets.
-        if (session === null) continue attempts;
+        const { accountId, device } = target;
         // Our own devices get the copy that names the chat (for a note to self, every copy does).
-        const own = target.accountId === identity.accountId;
-        // Stored once the session has moved past the key and before the key is used: however this
-        // device stops, a restored session never encrypts under that key again (SPEC RATCHET-7).
-        const content = await session.encrypt(own ? entry.forSelf : entry.forRecipient, () =>
-          sessions.save(target.accountId, target.device.deviceId),
-        );
-        envelopes.push({ deviceId: target.device.deviceId, content });
+        const plaintext = accountId === identity.accountId ? entry.forSelf : entry.forRecipient;
+        const content = await sessions.exclusive(accountId, device.deviceId, async () => {
+          const session = await sessions.active(accountId, device.deviceId);
+          // Stored once the session has moved past the key and before the key is used: however
+          // this device stops, a restored session never encrypts under that key again (RATCHET-7).
+          return session && session.encrypt(plaintext, () => sessions.save(accountId, device.deviceId));
+        });
+        // A device-list notice may have removed this device meanwhile: start over with fresh targets.
+        if (content === null) continue attempts;
+        envelopes.push({ deviceId: device.deviceId, content });
       }
       try {
         const result = await transport.request({
@@ -446,7 +447,7 @@ export class Messenger {
           { local: { accountId: identity.accountId, deviceId: identity.deviceId }, remote: { accountId, deviceId: target.device.deviceId } },
           { extractableKeys: store.needsExtractableKeys },
         );
-        if (session) await sessions.promote(accountId, target.device.deviceId, session);
+        if (session) await sessions.exclusive(accountId, target.device.deviceId, () => sessions.promote(accountId, target.device.deviceId, session));
       }
     }
     for (const target of targets) {

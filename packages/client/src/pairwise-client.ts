@@ -113,6 +113,11 @@ export interface ClientDiagnostics {
 
 /** When the seen-ids table was last pruned (meta table). */
 const SEEN_PRUNED_AT = 'seen-pruned-at';
+/**
+ * For this long after a replenishment was accepted, "prekeys low" notices are taken as sent
+ * before it (the server counted before our upload): another batch would only pass the limit.
+ */
+const STALE_LOW_NOTICE_MS = 60 * 1000;
 
 /**
  * A device of a Pairwise account.
@@ -301,7 +306,14 @@ export class PairwiseClient extends Emitter<ClientEventMap> {
   private static async start(options: ConnectOptions, identity: StoredIdentity, lock: DeviceLock): Promise<PairwiseClient> {
     const client = new PairwiseClient(options, identity, lock);
     client.transport.start();
-    await client.messenger.flushOutbox();
+    try {
+      await client.messenger.flushOutbox();
+    } catch (error) {
+      // A client that failed to start must not go on in the background: close it (which lets
+      // the device go; the caller's release after that is harmless) and say why.
+      await client.close();
+      throw error;
+    }
     return client;
   }
 
@@ -374,9 +386,13 @@ export class PairwiseClient extends Emitter<ClientEventMap> {
     return this.whileRunning(() => this.verifications.scanned(accountId, scannedText));
   }
 
-  /** Marks the contact verified, here and on this account's other devices (SPEC VERIFY-4). */
-  markVerified(accountId: string): Promise<void> {
-    return this.whileRunning(() => this.verifications.markVerified(accountId));
+  /**
+   * Marks the contact verified, here and on this account's other devices (SPEC VERIFY-4). Pass
+   * the digits the person compared (`SafetyNumberView.digits`): if the contact's key changed
+   * since they were shown, it rejects with `SafetyNumberChangedError` and decides nothing.
+   */
+  markVerified(accountId: string, shownDigits?: string): Promise<void> {
+    return this.whileRunning(() => this.verifications.markVerified(accountId, shownDigits));
   }
 
   /** Clears the contact's verification, here and on this account's other devices. */
@@ -656,17 +672,27 @@ export class PairwiseClient extends Emitter<ClientEventMap> {
     this.cancelMaintenance?.();
     if (this.stopped) return;
     this.cancelMaintenance = after(DAY_MS, () => this.background(this.maintain()));
-    const upload = await duePreKeyRotation(this.store, this.identity.device, this.now());
-    if (upload !== null) {
-      await this.transport.request({ case: 'uploadPreKeys', value: { preKeys: upload } });
-      await rotationUploaded(this.store);
-    }
-    if (this.isPrimary) await this.primaryDevices.maintain();
-    const prunedAt = (await this.store.get<number>(StoreTable.Meta, SEEN_PRUNED_AT)) ?? 0;
-    if (this.now() - prunedAt >= DAY_MS) {
-      await this.messenger.seen.prune(this.now());
-      await this.store.put(StoreTable.Meta, SEEN_PRUNED_AT, this.now());
-    }
+    // Each step on its own: a failed upload must not keep the list from being renewed.
+    const steps = [
+      async () => {
+        const upload = await duePreKeyRotation(this.store, this.identity.device, this.now());
+        if (upload === null) return;
+        await this.transport.request({ case: 'uploadPreKeys', value: { preKeys: upload } });
+        await rotationUploaded(this.store);
+      },
+      async () => {
+        if (this.isPrimary) await this.primaryDevices.maintain();
+      },
+      async () => {
+        const prunedAt = (await this.store.get<number>(StoreTable.Meta, SEEN_PRUNED_AT)) ?? 0;
+        if (this.now() - prunedAt < DAY_MS) return;
+        await this.messenger.seen.prune(this.now());
+        await this.store.put(StoreTable.Meta, SEEN_PRUNED_AT, this.now());
+      },
+    ];
+    const failures = (await Promise.allSettled(steps.map((step) => step()))).filter((outcome) => outcome.status === 'rejected');
+    // Tried again at the next connection or in a day; counted as a failed background task.
+    if (failures.length > 0) throw failures[0]!.reason;
   }
 
   private push(frame: ServerFrame): void {
@@ -702,16 +728,22 @@ export class PairwiseClient extends Emitter<ClientEventMap> {
   }
 
   private replenishing = false;
+  /** When a batch of each kind was last accepted: a "low" notice sent before it arrived is stale. */
+  private readonly replenishedAt = { oneTime: -Infinity, pq: -Infinity };
 
   /** Uploads one-time prekeys of each kind that runs low (SPEC PREKEYS-1). */
   private async replenishPreKeys(oneTime: number, pqOneTime: number): Promise<void> {
-    if (this.replenishing || (oneTime >= PREKEYS_LOW_THRESHOLD && pqOneTime >= PQ_PREKEYS_LOW_THRESHOLD)) return;
+    const fresh = (kind: 'oneTime' | 'pq') => this.now() - this.replenishedAt[kind] < STALE_LOW_NOTICE_MS;
+    const needOneTime = oneTime < PREKEYS_LOW_THRESHOLD && !fresh('oneTime');
+    const needPq = pqOneTime < PQ_PREKEYS_LOW_THRESHOLD && !fresh('pq');
+    if (this.replenishing || (!needOneTime && !needPq)) return;
     this.replenishing = true;
     try {
-      const oneTimePreKeys = oneTime < PREKEYS_LOW_THRESHOLD ? await makeOneTimePreKeys(this.store, ONE_TIME_PREKEY_BATCH) : [];
-      const pqOneTimePreKeys =
-        pqOneTime < PQ_PREKEYS_LOW_THRESHOLD ? await makePqOneTimePreKeys(this.store, this.identity.device, PQ_ONE_TIME_PREKEY_BATCH) : [];
+      const oneTimePreKeys = needOneTime ? await makeOneTimePreKeys(this.store, ONE_TIME_PREKEY_BATCH) : [];
+      const pqOneTimePreKeys = needPq ? await makePqOneTimePreKeys(this.store, this.identity.device, PQ_ONE_TIME_PREKEY_BATCH) : [];
       await this.transport.request({ case: 'uploadPreKeys', value: { preKeys: { oneTimePreKeys, pqOneTimePreKeys } } });
+      if (needOneTime) this.replenishedAt.oneTime = this.now();
+      if (needPq) this.replenishedAt.pq = this.now();
     } finally {
       // Retried at the next low-prekeys notice or connection.
       this.replenishing = false;

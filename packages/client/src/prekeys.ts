@@ -22,6 +22,7 @@ import {
   type SignedPreKey,
 } from '@pairwise/crypto/keys';
 import type { PreKeySource, UsedPreKeys } from '@pairwise/crypto/session';
+import { KeyedMutex } from '@pairwise/protocol/keyed-mutex';
 import { PREKEY_GRACE_MS, SIGNED_PREKEY_ROTATION_MS } from '@pairwise/protocol/limits';
 import type { PreKeyUploadSchema } from '@pairwise/protocol/wire';
 import { StoreTable, type ClientStore } from './client-store.js';
@@ -59,12 +60,32 @@ const NEXT_ONE_TIME_ID = 'next-one-time-id';
 const NEXT_PQ_ID = 'next-pq-id';
 const ROTATION = 'rotation';
 
+/**
+ * Changes to one store's prekey table run one at a time: id counters are read, then written
+ * (two batches made side by side, a rotation and a replenishment, would otherwise share ids and
+ * one key would overwrite another the server already has).
+ */
+const tables = new WeakMap<ClientStore, KeyedMutex>();
+
+function changing<T>(store: ClientStore, change: () => Promise<T>): Promise<T> {
+  let mutex = tables.get(store);
+  if (mutex === undefined) {
+    mutex = new KeyedMutex();
+    tables.set(store, mutex);
+  }
+  return mutex.run('prekeys', change);
+}
+
 const signedKey = (id: number) => `signed:${id}`;
 const pqKey = (id: number) => `pq:${id}`;
 const oneTimeKey = (id: number) => `one-time:${id}`;
 
 /** Makes the first signed, ML-KEM and one-time prekeys, stores them and returns the upload. */
-export async function makeInitialPreKeys(store: ClientStore, device: DeviceIdentity, now: number): Promise<PreKeyUpload> {
+export function makeInitialPreKeys(store: ClientStore, device: DeviceIdentity, now: number): Promise<PreKeyUpload> {
+  return changing(store, () => initialPreKeys(store, device, now));
+}
+
+async function initialPreKeys(store: ClientStore, device: DeviceIdentity, now: number): Promise<PreKeyUpload> {
   const extractable = store.needsExtractableKeys;
   const [signed, pq] = await Promise.all([generateSignedPreKey(device, 1, { extractable }), generatePqPreKey(device, 1)]);
   await store.put(StoreTable.PreKeys, signedKey(signed.id), signed);
@@ -74,13 +95,17 @@ export async function makeInitialPreKeys(store: ClientStore, device: DeviceIdent
   return {
     signedPreKey: signedPreKeyPublic(signed),
     pqPreKey: signedPreKeyPublic(pq),
-    oneTimePreKeys: await makeOneTimePreKeys(store, ONE_TIME_PREKEY_BATCH),
-    pqOneTimePreKeys: await makePqOneTimePreKeys(store, device, PQ_ONE_TIME_PREKEY_BATCH),
+    oneTimePreKeys: await oneTimePreKeys(store, ONE_TIME_PREKEY_BATCH),
+    pqOneTimePreKeys: await pqOneTimePreKeys(store, device, PQ_ONE_TIME_PREKEY_BATCH),
   };
 }
 
 /** Makes and stores `count` new one-time X25519 prekeys; returns their public halves. */
-export async function makeOneTimePreKeys(store: ClientStore, count: number) {
+export function makeOneTimePreKeys(store: ClientStore, count: number) {
+  return changing(store, () => oneTimePreKeys(store, count));
+}
+
+async function oneTimePreKeys(store: ClientStore, count: number) {
   const first = (await store.get<number>(StoreTable.PreKeys, NEXT_ONE_TIME_ID)) ?? 1;
   const keys = await generateOneTimePreKeys(first, count, { extractable: store.needsExtractableKeys });
   for (const key of keys) await store.put(StoreTable.PreKeys, oneTimeKey(key.id), key);
@@ -89,7 +114,11 @@ export async function makeOneTimePreKeys(store: ClientStore, count: number) {
 }
 
 /** Makes and stores `count` new one-time ML-KEM prekeys, each signed; returns their public halves. */
-export async function makePqOneTimePreKeys(store: ClientStore, device: DeviceIdentity, count: number) {
+export function makePqOneTimePreKeys(store: ClientStore, device: DeviceIdentity, count: number) {
+  return changing(store, () => pqOneTimePreKeys(store, device, count));
+}
+
+async function pqOneTimePreKeys(store: ClientStore, device: DeviceIdentity, count: number) {
   const first = await nextPqId(store, count);
   const keys = await Promise.all(Array.from({ length: count }, (_, i) => generatePqPreKey(device, first + i)));
   for (const key of keys) await store.put<StoredPqPreKey>(StoreTable.PreKeys, pqKey(key.id), { ...key, oneTime: true });
@@ -116,7 +145,11 @@ async function rotation(store: ClientStore): Promise<Rotation> {
  * again when their upload did not go through. Also deletes retired prekeys past PREKEY_GRACE_MS.
  * Call `rotationUploaded` once the server accepted the upload.
  */
-export async function duePreKeyRotation(store: ClientStore, device: DeviceIdentity, now: number): Promise<PreKeyUpload | null> {
+export function duePreKeyRotation(store: ClientStore, device: DeviceIdentity, now: number): Promise<PreKeyUpload | null> {
+  return changing(store, () => dueRotation(store, device, now));
+}
+
+async function dueRotation(store: ClientStore, device: DeviceIdentity, now: number): Promise<PreKeyUpload | null> {
   let current = await rotation(store);
   const expired = current.retired.filter((retired) => now - retired.retiredAt >= PREKEY_GRACE_MS);
   for (const retired of expired) await store.delete(StoreTable.PreKeys, retired.key);
@@ -148,9 +181,11 @@ export async function duePreKeyRotation(store: ClientStore, device: DeviceIdenti
 }
 
 /** Records that the server holds the current signed prekeys. */
-export async function rotationUploaded(store: ClientStore): Promise<void> {
-  const current = await rotation(store);
-  if (!current.uploaded) await store.put<Rotation>(StoreTable.PreKeys, ROTATION, { ...current, uploaded: true });
+export function rotationUploaded(store: ClientStore): Promise<void> {
+  return changing(store, async () => {
+    const current = await rotation(store);
+    if (!current.uploaded) await store.put<Rotation>(StoreTable.PreKeys, ROTATION, { ...current, uploaded: true });
+  });
 }
 
 /** Looks prekeys up by id for `Session.accept`. */
@@ -163,8 +198,10 @@ export function preKeySource(store: ClientStore): PreKeySource {
 }
 
 /** Deletes the one-time prekeys a session used: they must never serve twice (SPEC PQXDH-3). */
-export async function deleteUsedPreKeys(store: ClientStore, used: UsedPreKeys): Promise<void> {
-  if (used.oneTimePreKeyId !== null) await store.delete(StoreTable.PreKeys, oneTimeKey(used.oneTimePreKeyId));
-  const pq = await store.get<StoredPqPreKey>(StoreTable.PreKeys, pqKey(used.pqPreKeyId));
-  if (pq?.oneTime === true) await store.delete(StoreTable.PreKeys, pqKey(used.pqPreKeyId));
+export function deleteUsedPreKeys(store: ClientStore, used: UsedPreKeys): Promise<void> {
+  return changing(store, async () => {
+    if (used.oneTimePreKeyId !== null) await store.delete(StoreTable.PreKeys, oneTimeKey(used.oneTimePreKeyId));
+    const pq = await store.get<StoredPqPreKey>(StoreTable.PreKeys, pqKey(used.pqPreKeyId));
+    if (pq?.oneTime === true) await store.delete(StoreTable.PreKeys, pqKey(used.pqPreKeyId));
+  });
 }

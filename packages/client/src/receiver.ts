@@ -50,6 +50,8 @@ export interface ReceiverDeps {
 /** A decrypted message whose session change is not stored yet. */
 interface Opened {
   readonly plaintext: Uint8Array;
+  /** For a message that started a session: the signed prekey it named (SPEC SEEN-1). */
+  readonly signedPreKeyId: number | null;
   /** Stores the session change; called once the message itself is stored. */
   commit(): Promise<void>;
 }
@@ -110,11 +112,38 @@ export class Receiver {
   }
 
   private async message(message: Message): Promise<void> {
-    const { seen, history, now } = this.deps;
+    const { seen, sessions, now } = this.deps;
     const seenKey = `${message.senderDeviceId}/${toHex(message.clientMessageId)}`;
     if (await seen.has(seenKey)) return;
     const sender = await this.sender(message.senderAccountId, message.senderDeviceId);
-    const opened = sender === null ? null : await this.open(message, sender);
+    if (sender === null) {
+      await this.refused(message);
+      await seen.add(seenKey, now());
+      return;
+    }
+    const { senderAccountId: accountId, senderDeviceId: deviceId } = message;
+    // Nothing else touches this device's sessions from decryption to commit (a send storing its
+    // own step would store ours too, before our message is).
+    await sessions.exclusive(accountId, deviceId, async () => {
+      let opened: Opened | null = null;
+      try {
+        opened = await this.open(message, sender);
+        await this.store(message, opened);
+        // Seen before the session moves on: a crash in between drops the repeat as seen, where
+        // the other order would meet a repeat the moved-on session can no longer decrypt.
+        await seen.add(seenKey, now(), opened?.signedPreKeyId ?? null);
+        // A message that decrypted moved its session on, whatever it said.
+        await opened?.commit();
+      } catch (error) {
+        // Decrypted in memory, not committed: the repeat must meet the stored sessions.
+        if (opened !== null) sessions.evict(accountId, deviceId);
+        throw error;
+      }
+    });
+  }
+
+  /** Stores what `opened` says, or a refusal when it is not a genuine message of its sender. */
+  private async store(message: Message, opened: Opened | null): Promise<void> {
     const content = opened === null ? null : decodeContent(opened.plaintext);
     // The content must say what the envelope says: the same message, the same sender (SPEC
     // CONTENT-1). A contact cannot pass a message off as someone else's, nor the server relabel one.
@@ -124,15 +153,15 @@ export class Receiver {
       bytesEqual(content.messageId, message.clientMessageId) &&
       content.senderAccountId === message.senderAccountId &&
       content.senderDeviceId === message.senderDeviceId;
-    if (content !== null && genuine) {
+    if (!genuine) return this.refused(message);
+    try {
       await this.deps.handleContent(message, content);
-      await history.endBurst(this.chatOf(message), message.senderDeviceId);
-    } else {
-      await this.refused(message);
+    } catch (error) {
+      if (mustRetry(error)) throw error;
+      // A content we cannot take (one that breaks a rule of ours further in) is a refusal too.
+      return this.refused(message);
     }
-    // A message that decrypted moved its session on, whatever it said.
-    await opened?.commit();
-    await seen.add(seenKey, now());
+    await this.deps.history.endBurst(this.chatOf(message), message.senderDeviceId);
   }
 
   private async refused(message: Message): Promise<void> {
@@ -206,6 +235,7 @@ export class Receiver {
         await sessions.promote(accountId, deviceId, accepted.session, false);
         return {
           plaintext: accepted.plaintext,
+          signedPreKeyId: accepted.used.signedPreKeyId,
           commit: async () => {
             await commit();
             await deleteUsedPreKeys(store, accepted.used);
@@ -218,7 +248,7 @@ export class Receiver {
       const result = await session.decrypt(message.content);
       if (!result.ok) continue;
       await sessions.promote(accountId, deviceId, session, false);
-      return { plaintext: result.plaintext, commit };
+      return { plaintext: result.plaintext, signedPreKeyId: null, commit };
     }
     return null;
   }

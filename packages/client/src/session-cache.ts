@@ -6,9 +6,16 @@
  * time, each accepts the other's while its own is still in flight. The newest is "active" and
  * encrypts; decryption tries every kept session, and the one that works becomes active, so the
  * two sides settle on the same session after one round trip (as Signal's session archive does).
+ *
+ * Sessions are live objects that decrypting and encrypting change in memory; the receiver stores
+ * a change only after the message it decrypted (SPEC RECEIVE-2). So whatever reads or changes the
+ * sessions of one peer device runs `exclusive`ly: a send must not store, with its own step, a
+ * receive's step whose message is not stored yet, and a receive that fails half-way `evict`s what
+ * it changed in memory so that the row, delivered again, meets the stored state.
  * @module
  */
 import { Session, type SessionRecord } from '@pairwise/crypto/session';
+import { KeyedMutex } from '@pairwise/protocol/keyed-mutex';
 import { StoreTable, type ClientStore } from './client-store.js';
 
 /** Sessions kept per peer device: the active one and a few older ones still in use by the peer. */
@@ -37,8 +44,19 @@ const keyOf = (accountId: string, deviceId: string): string => `${accountId}/${d
 
 export class SessionCache {
   private readonly live = new Map<string, Session[]>();
+  private readonly turns = new KeyedMutex();
 
   constructor(private readonly store: ClientStore) {}
+
+  /** Runs `work` alone for this peer device: no other `exclusive` work on its sessions meanwhile. Not re-entrant. */
+  exclusive<T>(accountId: string, deviceId: string, work: () => Promise<T>): Promise<T> {
+    return this.turns.run(keyOf(accountId, deviceId), work);
+  }
+
+  /** Forgets in-memory changes to the device's sessions: the next use reads what is stored. */
+  evict(accountId: string, deviceId: string): void {
+    this.live.delete(keyOf(accountId, deviceId));
+  }
 
   /** Every session with the device, the active one first. */
   async all(accountId: string, deviceId: string): Promise<readonly Session[]> {
@@ -77,9 +95,11 @@ export class SessionCache {
   /** Forgets every session with devices that left (or whose account key changed). */
   async drop(accountId: string, deviceIds: readonly string[]): Promise<void> {
     for (const deviceId of deviceIds) {
-      const key = keyOf(accountId, deviceId);
-      this.live.delete(key);
-      await this.store.delete(StoreTable.Sessions, key);
+      await this.exclusive(accountId, deviceId, async () => {
+        const key = keyOf(accountId, deviceId);
+        this.live.delete(key);
+        await this.store.delete(StoreTable.Sessions, key);
+      });
     }
   }
 

@@ -12,6 +12,7 @@ import { fromBase64Url, toBase64Url } from '@pairwise/protocol/base64url';
 import type { Content } from '@pairwise/protocol/content';
 import type { ClientEventMap } from './client-events.js';
 import { VerificationState, type ContactBook, type ContactRecord } from './contacts.js';
+import { SafetyNumberChangedError } from './errors.js';
 import type { StoredIdentity } from './identity.js';
 import type { Messenger } from './messenger.js';
 
@@ -41,10 +42,13 @@ export class Verifications {
 
   /** The safety number with `accountId`, its QR text, and the current state. */
   async safetyNumber(accountId: string): Promise<SafetyNumberView> {
-    const contact = await this.contact(accountId);
+    return this.view(await this.contact(accountId));
+  }
+
+  private async view(contact: ContactRecord): Promise<SafetyNumberView> {
     const number = await computeSafetyNumber(
       { accountId: this.deps.identity.accountId, identityKey: this.deps.identity.accountKey },
-      { accountId, identityKey: contact.accountKey },
+      { accountId: contact.accountId, identityKey: contact.accountKey },
     );
     return { ...number, qrText: SAFETY_QR_PREFIX + toBase64Url(number.qrPayload), state: contact.verification.state };
   }
@@ -59,27 +63,34 @@ export class Verifications {
     if (typeof text !== 'string' || !text.startsWith(SAFETY_QR_PREFIX)) return 'not-a-safety-number';
     const payload = fromBase64Url(text.slice(SAFETY_QR_PREFIX.length));
     if (payload === null) return 'not-a-safety-number';
-    const ours = await this.safetyNumber(accountId);
-    if (!safetyNumberQrMatches(ours, payload)) return 'mismatch';
-    await this.markVerified(accountId);
+    // The decision is about the very key the code was compared with.
+    const contact = await this.contact(accountId);
+    if (!safetyNumberQrMatches(await this.view(contact), payload)) return 'mismatch';
+    await this.decide(contact, VerificationState.Verified);
     return 'verified';
   }
 
-  /** Marks the contact's current key verified. */
-  markVerified(accountId: string): Promise<void> {
-    return this.decide(accountId, VerificationState.Verified);
+  /**
+   * Marks the contact's current key verified. With `shownDigits`, the 60 digits the person
+   * compared: if they are no longer the contact's (the key changed meanwhile), nothing is decided
+   * and `SafetyNumberChangedError` says so.
+   */
+  async markVerified(accountId: string, shownDigits?: string): Promise<void> {
+    const contact = await this.contact(accountId);
+    if (shownDigits !== undefined && (await this.view(contact)).digits !== shownDigits) throw new SafetyNumberChangedError(accountId);
+    await this.decide(contact, VerificationState.Verified);
   }
 
   /** Clears the verification (the contact is treated as never compared). */
-  clearVerification(accountId: string): Promise<void> {
-    return this.decide(accountId, VerificationState.Default);
+  async clearVerification(accountId: string): Promise<void> {
+    await this.decide(await this.contact(accountId), VerificationState.Default);
   }
 
   /** After a verified contact's key changed: send the held messages without verifying again. */
   async sendAnyway(accountId: string): Promise<void> {
     const contact = await this.contact(accountId);
     if (contact.verification.state !== VerificationState.Held) return;
-    await this.decide(accountId, VerificationState.Default);
+    await this.decide(contact, VerificationState.Default);
   }
 
   /** A decision synced from another of our devices (a note to self, SPEC VERIFY-4). */
@@ -95,10 +106,14 @@ export class Verifications {
     await this.record(accountId, state, accountKey, decidedAt);
   }
 
-  private async decide(accountId: string, state: VerificationState): Promise<void> {
-    const contact = await this.contact(accountId);
+  /** Decides about `contact`'s key as read; if it changed since, a verification is refused. */
+  private async decide(contact: ContactRecord, state: VerificationState): Promise<void> {
+    const { accountId } = contact;
     const decidedAt = Math.max(this.deps.now(), contact.verification.decidedAt + 1);
-    await this.record(accountId, state, contact.accountKey, decidedAt);
+    if (!(await this.record(accountId, state, contact.accountKey, decidedAt))) {
+      if (state === VerificationState.Verified) throw new SafetyNumberChangedError(accountId);
+      return; // clearing a decision about a key that is gone: nothing to clear
+    }
     // Our other devices hear of it end to end encrypted (nothing is sent on a single-device account).
     await this.deps.messenger.send(this.deps.identity.accountId, {
       case: 'verification',
@@ -106,13 +121,15 @@ export class Verifications {
     });
   }
 
-  private async record(accountId: string, state: VerificationState, key: Uint8Array, decidedAt: number): Promise<void> {
+  /** Records a decision about `key`; false when `key` is no longer the contact's. */
+  private async record(accountId: string, state: VerificationState, key: Uint8Array, decidedAt: number): Promise<boolean> {
     const before = await this.deps.contacts.get(accountId);
     const updated = await this.deps.contacts.decide(accountId, state, key, decidedAt);
-    if (updated === null) return;
+    if (updated === null) return false;
     if (before?.verification.state !== state) this.deps.emit('verification-changed', { accountId, state });
     // Whatever was decided, it is not "held" any more: messages waiting for it go now.
     this.deps.messenger.released(accountId);
+    return true;
   }
 
   private async contact(accountId: string): Promise<ContactRecord> {

@@ -16,9 +16,9 @@
 import { ProtocolError } from '@pairwise/protocol/errors';
 import { PIN_LOCK_AFTER, PIN_LOCK_MS } from '@pairwise/protocol/limits';
 import { isPinFormat, pinDelayMs, pinTriesLeft } from '@pairwise/protocol/pin-policy';
+import { KeyedMutex } from '@pairwise/protocol/keyed-mutex';
 import { logSecurityEvent, publishSecurityChanged } from './account-security.js';
 import type { ServerContext } from './context.js';
-import { KeyedMutex } from './keyed-mutex.js';
 import { pinMatches } from './pin-hash.js';
 import type { AccountSecurityRow, SecurityPatch } from './store/store.js';
 

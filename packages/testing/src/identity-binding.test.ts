@@ -1,6 +1,8 @@
-// Integration: identities bound into device lists and messages (SPEC ATTEST-1, PQXDH-1,
-// CONTENT-1), against the real server with a lying database. A server that lists account A's
-// device under account M, or delivers A's message as M's, gets nothing past a contact.
+// Integration: a lying database against the real server (SPEC ATTEST-1, CONTENT-1). A server
+// that lists account A's device under account M (with A's attestation, or with none), or
+// delivers A's message as M's, gets nothing past a contact: the attestation names A, and a first
+// message is refused unless its initiator key is the claimed sender device's. (That the session's
+// associated data names both accounts, PQXDH-1, is shown by the crypto package's own tests.)
 import { randomBytes } from 'node:crypto';
 import { loadIdentity } from '@pairwise/client/identity';
 import { MemoryStore } from '@pairwise/client/memory-store';

@@ -2,6 +2,7 @@
 // Safety numbers compared and scanned, decisions synced to the account's other devices, a
 // verified contact's key change shown and holding sends until the person decides, an old key
 // never silently accepted again, and a refused send kept for "Retry".
+import { SafetyNumberChangedError } from '@pairwise/client/errors';
 import { loadIdentity } from '@pairwise/client/identity';
 import { MemoryStore } from '@pairwise/client/memory-store';
 import { PairwiseClient } from '@pairwise/client/pairwise-client';
@@ -117,6 +118,29 @@ describe('[VERIFY-2] [VERIFY-3] [TOFU-2] a verified contact whose key changes', 
     expect(await alice.verificationOf('bob_kc')).toBe('held');
     expect((await alice.safetyNumber('bob_kc')).digits).toBe(before);
     for (const client of [alice, laptop, carol]) await client.close();
+  });
+});
+
+describe('[VERIFY-1] "Mark as verified" is about the number the person compared', () => {
+  it('is refused, deciding nothing, when the key changed after the digits were shown', async () => {
+    const alice = await createPrimary(server, 'alice_shown');
+    const bob = await createPrimary(server, 'bob_shown');
+    await alice.sendText('bob_shown', 'hello');
+    const shown = (await alice.safetyNumber('bob_shown')).digits;
+    await bob.close();
+    const newBob = await reinstallAccount(server, 'bob_shown');
+    // Alice's app hears of the new key (here: when she next writes to Bob).
+    const changed = alice.once('identity-changed');
+    void alice.sendText('bob_shown', 'after the change').catch(() => {});
+    await changed;
+    await expect(alice.markVerified('bob_shown', shown)).rejects.toBeInstanceOf(SafetyNumberChangedError);
+    expect(await alice.verificationOf('bob_shown')).toBe('default');
+    // The new number, shown and compared, verifies.
+    const current = (await alice.safetyNumber('bob_shown')).digits;
+    expect(current).not.toBe(shown);
+    await alice.markVerified('bob_shown', current);
+    expect(await alice.verificationOf('bob_shown')).toBe('verified');
+    for (const client of [alice, newBob]) await client.close();
   });
 });
 

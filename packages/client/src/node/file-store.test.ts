@@ -2,7 +2,7 @@
 // writes, damaged files, permissions, and keys that must be extractable to be written.
 import type { webcrypto } from 'node:crypto';
 import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,7 +11,7 @@ import { StoreCorruptError } from '../store-errors.js';
 import { describeClientStoreContract } from '../test-support/client-store-contract.js';
 import { DeviceInUseError } from '../device-lock.js';
 import { FileStore } from './file-store.js';
-import { LOCK_FILE } from './lock-file.js';
+import { LOCK_FILE, takeLockFile } from './lock-file.js';
 
 type CryptoKey = webcrypto.CryptoKey;
 type CryptoKeyPair = webcrypto.CryptoKeyPair;
@@ -222,5 +222,52 @@ describe('FileStore', () => {
     await first.release();
     await (await second).release();
     await store.close();
+  });
+
+  /** A pid no process has now: one that ran and exited. */
+  async function deadPid(): Promise<number> {
+    const gone = spawn(process.execPath, ['-e', ''], { stdio: 'ignore' });
+    await new Promise((resolve) => gone.once('exit', resolve));
+    return gone.pid!;
+  }
+
+  it('[DEVICE-1] of many processes taking over one stale lock at once, exactly one gets it and the others are refused', async () => {
+    const dir = directory();
+    await mkdir(dir, { recursive: true });
+    const pid = await deadPid();
+    for (let round = 0; round < 5; round++) {
+      await writeFile(join(dir, LOCK_FILE), JSON.stringify({ pid, host: hostname(), token: `stale-${round}` }));
+      const outcomes = await Promise.allSettled(Array.from({ length: 8 }, () => takeLockFile(dir)));
+      const held = outcomes.filter((outcome) => outcome.status === 'fulfilled');
+      expect(held).toHaveLength(1);
+      for (const outcome of outcomes) if (outcome.status === 'rejected') expect(outcome.reason).toBeInstanceOf(DeviceInUseError);
+      // The winner's lock is the one on disk, whole; nothing else is left in the directory.
+      expect(JSON.parse(await readFile(join(dir, LOCK_FILE), 'utf8'))).toMatchObject({ pid: process.pid });
+      expect(await readdir(dir)).toEqual([LOCK_FILE]);
+      await held[0]!.value.release();
+      expect(await readdir(dir)).toEqual([]);
+    }
+  });
+
+  it('[DEVICE-1] a damaged lock file is taken over; a guard left by a killed takeover only once it is old', async () => {
+    const dir = directory();
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, LOCK_FILE), '{"pid": 12');
+    const taken = await takeLockFile(dir);
+    await taken.release();
+
+    const pid = await deadPid();
+    await writeFile(join(dir, LOCK_FILE), JSON.stringify({ pid, host: hostname(), token: 'stale' }));
+    const guard = join(dir, `${LOCK_FILE}.guard`);
+    await mkdir(guard);
+    // A fresh guard: someone is taking over right now, so this process does not.
+    await expect(takeLockFile(dir)).rejects.toBeInstanceOf(DeviceInUseError);
+    expect(JSON.parse(await readFile(join(dir, LOCK_FILE), 'utf8'))).toMatchObject({ token: 'stale' });
+    // Its process died inside the guard long ago: the guard goes, then the stale lock.
+    const old = new Date(Date.now() - 60_000);
+    await utimes(guard, old, old);
+    const after = await takeLockFile(dir);
+    expect(JSON.parse(await readFile(join(dir, LOCK_FILE), 'utf8'))).toMatchObject({ pid: process.pid });
+    await after.release();
   });
 });

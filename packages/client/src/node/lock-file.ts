@@ -5,15 +5,22 @@
  * directory would not only fork the ratchets, each would also overwrite the other's writes. The
  * lock is taken when the store opens and released when it closes or is wiped.
  *
- * The file is created with O_EXCL, so of two processes starting at once exactly one gets it. It
- * names the process that holds it (host and pid): a lock whose process is gone (killed, crashed)
- * is stale and taken over; one whose process is alive on this host is refused with
- * `DeviceInUseError`. A lock from another host (a directory shared over the network) is never
- * judged stale: it is refused, and the message names the file to remove by hand.
+ * The lock is written whole to a temporary file and then hard-linked to its name, which fails if
+ * the name exists: of two processes starting at once exactly one gets it, and no process ever
+ * reads a lock half written (one that looked unreadable could be taken for stale). It names the
+ * process that holds it (host and pid): a lock whose process is gone (killed, crashed) is stale
+ * and taken over; one whose process is alive on this host is refused with `DeviceInUseError`. A
+ * lock from another host (a directory shared over the network) is never judged stale: it is
+ * refused, and the message names the file to remove by hand.
+ *
+ * Taking over a stale lock is check-then-remove, so it runs under a guard (a directory made with
+ * `mkdir`, which only one process can make): otherwise a process that judged the old lock stale
+ * could remove the fresh one another process made meanwhile. A guard left by a process killed
+ * inside that millisecond section is removed once it is older than GUARD_STALE_MS.
  * @module
  */
 import { randomUUID } from 'node:crypto';
-import { open, readFile, rm } from 'node:fs/promises';
+import { link, mkdir, open, readFile, rm, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { DeviceInUseError } from '../device-lock.js';
@@ -37,20 +44,17 @@ export interface HeldLockFile {
   release(): Promise<void>;
 }
 
+/** A guard older than this was left by a process that died while holding it. */
+const GUARD_STALE_MS = 10_000;
+/** Tries to take the lock: once, and again after each stale lock removed or guard waited for. */
+const ATTEMPTS = 4;
+
 /** Takes the lock file of `directory`, taking over a stale one; `DeviceInUseError` if it is held. */
 export async function takeLockFile(directory: string): Promise<HeldLockFile> {
   const file = join(directory, LOCK_FILE);
   const ours: LockContent = { pid: process.pid, host: hostname(), token: randomUUID() };
-  // Twice at most: once, and once more after removing a stale lock.
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const handle = await open(file, 'wx', 0o600);
-      try {
-        await handle.writeFile(JSON.stringify(ours));
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
+  for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+    if (await createLock(file, ours)) {
       heldHere.add(ours.token);
       return {
         release: once(async () => {
@@ -58,8 +62,6 @@ export async function takeLockFile(directory: string): Promise<HeldLockFile> {
           heldHere.delete(ours.token);
         }),
       };
-    } catch (error) {
-      if (!hasCode(error, 'EEXIST')) throw error;
     }
     const holder = await readLock(file);
     if (holder !== null && !isStale(holder)) {
@@ -67,11 +69,55 @@ export async function takeLockFile(directory: string): Promise<HeldLockFile> {
         `another process (pid ${holder.pid} on ${holder.host}) is using this device; if it is not running, remove ${file}`,
       );
     }
-    // Stale (or unreadable: a holder killed between creating and writing it). Removed only if it
-    // still is the lock we judged, so that one taken meanwhile by a live process stays.
-    if ((await readLock(file))?.token === holder?.token) await rm(file, { force: true });
+    // Stale, unreadable (damaged) or gone already: remove it if it still is the one we judged.
+    await removeStale(file, holder);
   }
   throw new DeviceInUseError(`another process took ${file} while this one was starting`);
+}
+
+/** Creates `file` holding `content`, whole, or returns false if it exists. */
+async function createLock(file: string, content: LockContent): Promise<boolean> {
+  const temporary = `${file}.${content.token}.tmp`;
+  const handle = await open(temporary, 'wx', 0o600);
+  try {
+    await handle.writeFile(JSON.stringify(content));
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  try {
+    await link(temporary, file);
+    return true;
+  } catch (error) {
+    if (hasCode(error, 'EEXIST')) return false;
+    throw error;
+  } finally {
+    await rm(temporary, { force: true });
+  }
+}
+
+/** Removes the lock at `file` if it still is `judged` (`null`: unreadable or absent), under the guard. */
+async function removeStale(file: string, judged: LockContent | null): Promise<void> {
+  const guard = `${file}.guard`;
+  try {
+    await mkdir(guard, { mode: 0o700 });
+  } catch (error) {
+    if (!hasCode(error, 'EEXIST')) throw error;
+    // Another process is taking over right now; or one died doing so, long enough ago to tell.
+    const made = await stat(guard).then((entry) => entry.mtimeMs, () => null);
+    if (made !== null && Date.now() - made > GUARD_STALE_MS) await rm(guard, { recursive: true, force: true });
+    else await new Promise((resolve) => setTimeout(resolve, 20));
+    return;
+  }
+  try {
+    // Only the lock we judged, or a damaged one: while either holds the name nobody can create
+    // a fresh lock, so nothing else is removed. An absent one is left to the next attempt.
+    const now = await lockState(file);
+    const same = typeof now === 'string' ? now === 'damaged' && judged === null : now.token === judged?.token;
+    if (same) await rm(file, { force: true });
+  } finally {
+    await rm(guard, { recursive: true, force: true });
+  }
 }
 
 function isStale(holder: LockContent): boolean {
@@ -87,15 +133,27 @@ function isStale(holder: LockContent): boolean {
   }
 }
 
+/** The lock at `file`; `null` if it is absent or damaged. */
 async function readLock(file: string): Promise<LockContent | null> {
+  const state = await lockState(file);
+  return typeof state === 'string' ? null : state;
+}
+
+async function lockState(file: string): Promise<LockContent | 'absent' | 'damaged'> {
+  let text: string;
   try {
-    const value: unknown = JSON.parse(await readFile(file, 'utf8'));
-    const { pid, host, token } = (value ?? {}) as Record<string, unknown>;
-    if (typeof pid === 'number' && typeof host === 'string' && typeof token === 'string') return { pid, host, token };
-    return null;
-  } catch {
-    return null;
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    if (hasCode(error, 'ENOENT')) return 'absent';
+    throw error;
   }
+  try {
+    const { pid, host, token } = (JSON.parse(text) ?? {}) as Record<string, unknown>;
+    if (typeof pid === 'number' && typeof host === 'string' && typeof token === 'string') return { pid, host, token };
+  } catch {
+    // Not JSON: damaged.
+  }
+  return 'damaged';
 }
 
 async function releaseIfOurs(file: string, token: string): Promise<void> {

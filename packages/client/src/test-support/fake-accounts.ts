@@ -25,6 +25,7 @@ import {
 import type { PreKeyBundle } from '@pairwise/crypto/pqxdh';
 import type { PreKeySource } from '@pairwise/crypto/session';
 import type { AccountDevicesSchema, BundleSchema } from '@pairwise/protocol/wire';
+import { StoreTable, type ClientStore } from '../client-store.js';
 
 /** An account with one device, made here. */
 export interface FakeAccount {
@@ -112,5 +113,19 @@ export async function makeFakeAccount(accountId: string, now: number, options: F
       oneTimePreKey: (id) => oneTimePreKeys.find((key) => key.id === id) ?? null,
     },
     companion,
+  };
+}
+
+/** The bundle of the device in `store` as its server would hand it out (signed, ML-KEM and a one-time prekey). */
+export async function publishedBundle(store: ClientStore): Promise<PreKeyBundle> {
+  const identity = (await store.get<{ device: { signing: { publicKey: Uint8Array }; agreement: { publicKey: Uint8Array } } }>(StoreTable.Identity, 'self'))!;
+  const signed = (await store.get<{ id: number; keyPair: { publicKey: Uint8Array }; signature: Uint8Array }>(StoreTable.PreKeys, 'signed:1'))!;
+  const pq = (await store.get<{ id: number; keyPair: { publicKey: Uint8Array }; signature: Uint8Array }>(StoreTable.PreKeys, 'pq:1'))!;
+  const oneTime = (await store.get<{ id: number; keyPair: { publicKey: Uint8Array } }>(StoreTable.PreKeys, 'one-time:1'))!;
+  return {
+    identity: { signingKey: identity.device.signing.publicKey, agreementKey: identity.device.agreement.publicKey },
+    signedPreKey: { id: signed.id, publicKey: signed.keyPair.publicKey, signature: signed.signature },
+    pqPreKey: { id: pq.id, publicKey: pq.keyPair.publicKey, signature: pq.signature },
+    oneTimePreKey: { id: oneTime.id, publicKey: oneTime.keyPair.publicKey },
   };
 }

@@ -6,7 +6,6 @@
  * A migration, once released, never changes: a new change is a new entry in `MIGRATIONS`.
  * @module
  */
-import { decodeVerifiedDeviceListBody } from '@pairwise/crypto/device-list';
 import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import { DialectKind } from './database.js';
 import type { StoreLogger } from './store-logger.js';
@@ -230,7 +229,7 @@ function attestationsAndPqPreKeys(kind: DialectKind): Migration {
       const lists = await sql<{ account_id: string; list_body: Uint8Array }>`select account_id, list_body from accounts`.execute(db);
       for (const row of lists.rows) {
         // A body that does not decode cannot be a list this server stored; 0 makes it expired.
-        const expiresAt = decodeVerifiedDeviceListBody(new Uint8Array(row.list_body))?.expiresAt ?? 0;
+        const expiresAt = listExpiryV1(new Uint8Array(row.list_body)) ?? 0;
         await sql`update accounts set list_expires_at = ${expiresAt} where account_id = ${row.account_id}`.execute(db);
       }
       await db.schema
@@ -243,6 +242,21 @@ function attestationsAndPqPreKeys(kind: DialectKind): Migration {
         .execute();
     },
   };
+}
+
+/**
+ * The `expiresAt` of a device list body in list format 1, or `null`: u8 format (1), account id
+ * (u32 length, bytes), u64 version, u64 issuedAt, u64 expiresAt, then the devices. Written out
+ * here, frozen, because a migration must read the data as it was when the migration was
+ * written, whatever later versions of the list codec accept.
+ */
+function listExpiryV1(body: Uint8Array): number | null {
+  const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
+  if (body.length < 5 || view.getUint8(0) !== 1) return null;
+  const offset = 5 + view.getUint32(1) + 16;
+  if (body.length < offset + 8) return null;
+  const value = view.getUint32(offset) * 2 ** 32 + view.getUint32(offset + 4);
+  return Number.isSafeInteger(value) ? value : null;
 }
 
 /** The name of the first migration, the schema before issue 5 (tests build old databases with it). */

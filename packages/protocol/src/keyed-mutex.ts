@@ -1,7 +1,8 @@
 /**
- * One task at a time per key, in this process. The two-step PIN check reads the failure count,
- * verifies, then writes the new count: two tries for the same account must not both read the
- * same count (between nodes, the store's compare-and-set does the same job).
+ * One task at a time per key, in this process, for read-modify-write sequences that must not
+ * interleave. The server's two-step PIN check reads the failure count, verifies, then writes the
+ * new count (between nodes, the store's compare-and-set does the same job); the SDK changes one
+ * contact, one peer device's sessions or the prekey table one step after another.
  * @module
  */
 

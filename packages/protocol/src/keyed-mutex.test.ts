@@ -3,7 +3,7 @@ import { KeyedMutex } from './keyed-mutex.js';
 
 const tick = () => new Promise((resolve) => setTimeout(resolve, 5));
 
-describe('[PIN-3] per-account serialisation of PIN checks', () => {
+describe('[PIN-3] [RECEIVE-2] one task at a time per key', () => {
   it('runs tasks of one key one at a time, in order, and forgets the key after', async () => {
     const mutex = new KeyedMutex();
     const events: string[] = [];
