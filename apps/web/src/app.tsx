@@ -1,9 +1,11 @@
 /**
  * The app's states: finding out what this browser is, the link screen (a computer not linked
- * yet), account creation (a phone), and a device at work. Log out, from here or from the phone,
- * wipes the browser and comes back to the link screen saying so.
+ * yet), account creation (a phone), a device at work, and "Pairwise is open in another tab" while
+ * another tab has the device. Log out, from here or from the phone, wipes the browser and comes
+ * back to the link screen saying so.
  * @module
  */
+import { DeviceInUseError } from '@pairwise/client/device-lock';
 import type { MemoryStore } from '@pairwise/client/memory-store';
 import { useEffect, useState } from 'preact/hooks';
 import { LinkScreen } from './link/link-screen.js';
@@ -12,6 +14,7 @@ import { looksLikeAPhone } from './platform/user-agent.js';
 import { wipeBrowserData } from './platform/wipe.js';
 import { createAccountSession, linkedSession, resumeSession, type Session } from './session.js';
 import { CompanionShell } from './shell/companion-shell.js';
+import { InAnotherTab } from './shell/in-another-tab.js';
 import { PhoneShell } from './shell/phone-shell.js';
 import { describeError } from './ui/describe-error.js';
 import { navigate } from './ui/router.js';
@@ -24,6 +27,8 @@ type AppState =
   | { readonly kind: 'create' }
   | { readonly kind: 'opening' }
   | { readonly kind: 'ready'; readonly session: Session }
+  /** Another tab has the device; `moving` once "Use here" asked it to let go. */
+  | { readonly kind: 'in-use'; readonly moving: boolean }
   | { readonly kind: 'failed'; readonly message: string };
 
 const LOGGED_OUT_NOTICES: Record<string, string> = {
@@ -42,10 +47,14 @@ const LOGGED_OUT_NOTICES: Record<string, string> = {
 export function App() {
   const [state, setState] = useState<AppState>({ kind: 'starting' });
 
-  useEffect(() => {
-    resumeSession()
+  /** Opens the device this browser is; with `takeOver`, from the tab that has it ("Use here"). */
+  const resume = (takeOver: boolean) =>
+    resumeSession({ takeOver })
       .then((session) => setState(session ? { kind: 'ready', session } : firstScreen()))
-      .catch((error: unknown) => setState({ kind: 'failed', message: describeError(error) }));
+      .catch((error: unknown) => setState(stateAfter(error)));
+
+  useEffect(() => {
+    void resume(false);
   }, []);
 
   const session = state.kind === 'ready' ? state.session : null;
@@ -57,6 +66,14 @@ export function App() {
     // Logged out (by this browser's menu, from the phone, or by expiry): the SDK has wiped its
     // store; wipe the rest and start over.
     let current = true;
+    // "Use here" in another tab: the client has stopped and let the device go. Nothing of the
+    // chats stays here: the chats are dropped, the store closed (with the app lock's key), and the
+    // screens give way to the card that can move the device back.
+    void session.takenOver.then(() => {
+      session.chats.stop();
+      void session.store.close().catch(() => {});
+      if (current) setState({ kind: 'in-use', moving: false });
+    });
     void session.loggedOut.then(async ({ reason }) => {
       session.chats.stop();
       await wipeBrowserData();
@@ -89,7 +106,11 @@ export function App() {
           onChoosePhone={() => setState({ kind: 'create' })}
           onLinked={(store: MemoryStore, temporary: boolean) =>
             void open(linkedSession(store, { temporary })).catch((error: unknown) =>
-              setState({ kind: 'link', notice: `Linking did not finish: ${describeError(error)} Scan the new code to try again.` }),
+              setState(
+                error instanceof DeviceInUseError
+                  ? { kind: 'in-use', moving: false }
+                  : { kind: 'link', notice: `Linking did not finish: ${describeError(error)} Scan the new code to try again.` },
+              ),
             )
           }
         />
@@ -98,7 +119,15 @@ export function App() {
       return (
         <CreateAccount
           onCreate={async (username) => {
-            const made = await createAccountSession(username);
+            let made: Session;
+            try {
+              made = await createAccountSession(username);
+            } catch (error) {
+              // Another tab of this browser already is a device: offer to use it here instead.
+              if (!(error instanceof DeviceInUseError)) throw error;
+              setState({ kind: 'in-use', moving: false });
+              return;
+            }
             navigate('/chats', { replace: true });
             setState({ kind: 'ready', session: made });
           }}
@@ -110,6 +139,16 @@ export function App() {
         <UpdateGuard client={state.session.client} temporary={state.session.temporary}>
           {state.session.client.isPrimary ? <PhoneShell session={state.session} /> : <CompanionShell session={state.session} />}
         </UpdateGuard>
+      );
+    case 'in-use':
+      return (
+        <InAnotherTab
+          moving={state.moving}
+          onUseHere={() => {
+            setState({ kind: 'in-use', moving: true });
+            void resume(true);
+          }}
+        />
       );
     case 'failed':
       return (
@@ -124,6 +163,12 @@ export function App() {
         </main>
       );
   }
+}
+
+/** The screen after a failed start: the card when another tab has the device, the error otherwise. */
+function stateAfter(error: unknown): AppState {
+  if (error instanceof DeviceInUseError) return { kind: 'in-use', moving: false };
+  return { kind: 'failed', message: describeError(error) };
 }
 
 /** A computer starts on the link screen; a phone on account creation (it can switch either way). */

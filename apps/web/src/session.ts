@@ -3,6 +3,7 @@
  * phone) or by linking (a companion), and ended by log out with everything wiped.
  * @module
  */
+import { DeviceInUseError } from '@pairwise/client/device-lock';
 import type { IndexedDbStore } from '@pairwise/client/dom/indexeddb-store';
 import { HistoryLockStore } from '@pairwise/client/history-lock';
 import type { MemoryStore } from '@pairwise/client/memory-store';
@@ -35,15 +36,41 @@ export interface Session {
    * first connection, possibly before any screen is up.
    */
   readonly loggedOut: Promise<{ readonly reason: string }>;
+  /**
+   * Settles when another tab took the device over ("Use here", SPEC DEVICE-1): the client has
+   * stopped and let the device go. Listened to from the moment the client exists, as the request
+   * may come while this tab is still opening.
+   */
+  readonly takenOver: Promise<void>;
 }
 
-/** Opens the device this browser already is, or null when it is none yet. */
-export async function resumeSession(): Promise<Session | null> {
+/** How to open the device. */
+export interface OpenOptions {
+  /**
+   * "Use here": another tab holds the device; ask it to let go and wait until it has (SPEC
+   * DEVICE-1). Without it, opening fails with `DeviceInUseError` while another tab holds it.
+   */
+  readonly takeOver?: boolean;
+}
+
+/**
+ * Opens the device this browser already is, or null when it is none yet. Rejects with
+ * `DeviceInUseError` while another tab of this browser has it open (unless `takeOver`).
+ */
+export async function resumeSession(options: OpenOptions = {}): Promise<Session | null> {
   // Checked without opening: opening would create an empty database on a first visit.
   if (!(await hasDeviceStore())) return null;
-  // A companion with a passcode set starts locked: its history stays sealed until the passcode.
+  // A companion with a passcode set starts locked: its history stays sealed until the passcode,
+  // in a tab that took the device over as at any start.
   const store = await HistoryLockStore.open(await openDeviceStore());
-  const client = await PairwiseClient.open(connectOptions(store));
+  let client: PairwiseClient | null;
+  try {
+    client = await openClient(store, options.takeOver === true);
+  } catch (error) {
+    // Another tab has the device: this one keeps no connection to its data while it waits.
+    await store.close();
+    throw error;
+  }
   if (client === null) {
     // A database without an identity: an account creation or a link cut short. Start clean.
     await store.wipe();
@@ -60,8 +87,13 @@ export async function createAccountSession(username: string): Promise<Session> {
     const client = await PairwiseClient.createAccount({ ...connectOptions(store), username, deviceName: thisBrowserName() });
     return await withChats(client, store);
   } catch (error) {
-    // The server refused (the name is taken, say): drop the keys made for the attempt.
-    await store.wipe().catch(() => {});
+    if (error instanceof DeviceInUseError) {
+      // Another tab became this browser's device meanwhile: its data is not ours to wipe.
+      await store.close();
+    } else {
+      // The server refused (the name is taken, say): drop the keys made for the attempt.
+      await store.wipe().catch(() => {});
+    }
     throw error;
   }
 }
@@ -77,6 +109,14 @@ export async function linkedSession(linked: MemoryStore, options: { readonly tem
     return withChats(client, linked, true);
   }
   const store = await HistoryLockStore.open(await openDeviceStore());
+  try {
+    // Another tab may have become this browser's device since this one showed its code: never
+    // copy over a device in use.
+    await (await store.acquireDeviceLock()).release();
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
   await copyStore(linked, store);
   await linked.close();
   const client = await PairwiseClient.open(connectOptions(store));
@@ -84,9 +124,26 @@ export async function linkedSession(linked: MemoryStore, options: { readonly tem
   return withChats(client, store);
 }
 
+/**
+ * How long a start waits for the device before saying another tab has it: a reloaded page may
+ * ask before the browser has freed the lock of the page it replaces.
+ */
+const RELOAD_GRACE_MS = 500;
+
+async function openClient(store: HistoryLockStore, takeOver: boolean): Promise<PairwiseClient | null> {
+  try {
+    return await PairwiseClient.open({ ...connectOptions(store), takeOver });
+  } catch (error) {
+    if (!(error instanceof DeviceInUseError) || takeOver) throw error;
+    await delay(RELOAD_GRACE_MS);
+    return PairwiseClient.open(connectOptions(store));
+  }
+}
+
 async function withChats(client: PairwiseClient, store: Session['store'], temporary = false): Promise<Session> {
   // Subscribed before anything is awaited, so that the event cannot be missed.
   const loggedOut = loggedOutWithCause(client);
+  const takenOver = client.once('taken-over').then(() => {});
   const alerts = new AlertFeed(client);
   const chats = new ChatStore(client, store);
   const lock = store instanceof HistoryLockStore && !client.isPrimary ? store : null;
@@ -98,7 +155,7 @@ async function withChats(client: PairwiseClient, store: Session['store'], tempor
     // its loggedOut settles; anything else is a real failure.
     if (!(await Promise.race([loggedOut.then(() => true), delay(1000).then(() => false)]))) throw error;
   }
-  return { client, store, lock, temporary, chats, alerts, loggedOut };
+  return { client, store, lock, temporary, chats, alerts, loggedOut, takenOver };
 }
 
 /**

@@ -4,18 +4,16 @@ import { create, toBinary } from '@bufbuild/protobuf';
 import { randomBytes } from '@pairwise/crypto/bytes';
 import { Session } from '@pairwise/crypto/session';
 import type { MessageInitShape } from '@bufbuild/protobuf';
-import type { DeliverSchema, Register, SendMessage } from '@pairwise/protocol/wire';
+import type { DeliverSchema } from '@pairwise/protocol/wire';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { StoreTable } from './client-store.js';
 import { encodeContent } from './content.js';
 import type { StoredMessage } from './history.js';
 import { MemoryStore } from './memory-store.js';
-import { PairwiseClient } from './pairwise-client.js';
 import { makeFakeAccount, publishedBundle, type FakeAccount } from './test-support/fake-accounts.js';
-import { FakeServer } from './test-support/fake-server.js';
+import { createFakeClient, FakeServer } from './test-support/fake-server.js';
 import { ContentSchema } from '@pairwise/protocol/content';
 
-const ORIGIN = 'https://chat.example.org';
 const FLOOD = 10_000;
 
 /** A seeded generator (xorshift32), so that a failing run can be replayed. */
@@ -49,38 +47,13 @@ afterEach(() => {
 describe('[RECEIVE-1] [CRYPTO-3] nothing a peer or the server sends can throw or jam the inbox', () => {
   it(`${FLOOD} random and mutated deliveries: nothing escapes, every row is acknowledged, a real message still arrives`, async () => {
     const server = new FakeServer();
-    server.self = 'alice';
-    server.on('register', (value) => {
-      const body = value as Register;
-      server.accounts.set(body.username, {
-        accountId: body.username,
-        accountKey: body.accountKey,
-        deviceList: body.deviceList!,
-        deviceIds: [body.deviceId],
-        attestations: [{ deviceId: body.deviceId, signature: body.attestation }],
-      });
-      return { case: 'registered', value: { accountId: body.username } };
-    });
     const mallory = await makeFakeAccount('mallory', server.now());
     server.accounts.set('mallory', mallory.report);
     server.on('fetchBundles', () => ({ case: 'bundles', value: { account: mallory.report, bundles: [mallory.bundle] } }));
-    const sent: SendMessage[] = [];
-    server.on('sendMessage', (value) => {
-      sent.push(value as SendMessage);
-      return { case: 'sendResult', value: { serverTime: server.now(), duplicate: false } };
-    });
+    const sent = server.sent;
 
     const store = new MemoryStore();
-    const alice = await PairwiseClient.createAccount({
-      origin: ORIGIN,
-      url: 'ws://fake/ws',
-      socketFactory: server.socketFactory,
-      store,
-      username: 'alice',
-      now: server.now,
-      deliveryReceipts: false,
-    });
-    await alice.ready();
+    const alice = await createFakeClient(server, 'alice', store);
     const aliceDeviceId = alice.deviceId;
     const received: string[] = [];
     alice.on('message', (message) => received.push(message.text));
@@ -189,22 +162,12 @@ describe('[RECEIVE-1] [CRYPTO-3] nothing a peer or the server sends can throw or
 
   it('a content that names another sender than its envelope is refused, with a notice in the chat (SPEC CONTENT-1)', async () => {
     const server = new FakeServer();
-    server.self = 'bob';
     const mallory = await makeFakeAccount('mallory', server.now());
     const alice = await makeFakeAccount('alice', server.now());
     server.accounts.set('mallory', mallory.report);
     server.accounts.set('alice', alice.report);
     const store = new MemoryStore();
-    const bob = await PairwiseClient.createAccount({
-      origin: ORIGIN,
-      url: 'ws://fake/ws',
-      socketFactory: server.socketFactory,
-      store,
-      username: 'bob',
-      now: server.now,
-      deliveryReceipts: false,
-    });
-    await bob.ready();
+    const bob = await createFakeClient(server, 'bob', store);
     const texts: string[] = [];
     const failures: string[] = [];
     bob.on('message', (received) => texts.push(`${received.senderAccountId}: ${received.text}`));
@@ -250,21 +213,11 @@ describe('[RECEIVE-1] [CRYPTO-3] nothing a peer or the server sends can throw or
 describe('[RECEIVE-1] a device that is not current is not trusted, whatever the server delivers', () => {
   it('refuses a companion that has not attested and a companion of an expired list, and takes the primary of that list', async () => {
     const server = new FakeServer();
-    server.self = 'bob';
     const unattested = await makeFakeAccount('mallory_u', server.now(), { companion: 'unattested' });
     const expired = await makeFakeAccount('mallory_e', server.now(), { companion: 'attested', listExpiresAt: server.now() - 1 });
     for (const fake of [unattested, expired]) server.accounts.set(fake.accountId, fake.report);
     const store = new MemoryStore();
-    const bob = await PairwiseClient.createAccount({
-      origin: ORIGIN,
-      url: 'ws://fake/ws',
-      socketFactory: server.socketFactory,
-      store,
-      username: 'bob',
-      now: server.now,
-      deliveryReceipts: false,
-    });
-    await bob.ready();
+    const bob = await createFakeClient(server, 'bob', store);
     const texts: string[] = [];
     const failures: string[] = [];
     bob.on('message', (received) => texts.push(`${received.senderAccountId}: ${received.text}`));

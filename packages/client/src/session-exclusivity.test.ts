@@ -3,17 +3,14 @@
 // the message itself, and a receive that fails half-way leaves the stored sessions as they were.
 import { randomBytes } from '@pairwise/crypto/bytes';
 import { Session } from '@pairwise/crypto/session';
-import type { Register, SendMessage } from '@pairwise/protocol/wire';
 import { describe, expect, it } from 'vitest';
 import { StoreTable } from './client-store.js';
 import { encodeContent } from './content.js';
 import { MemoryStore } from './memory-store.js';
-import { PairwiseClient } from './pairwise-client.js';
 import { StoreClosedError } from './store-errors.js';
 import { makeFakeAccount, publishedBundle } from './test-support/fake-accounts.js';
-import { FakeServer } from './test-support/fake-server.js';
+import { createFakeClient, FakeServer } from './test-support/fake-server.js';
 
-const ORIGIN = 'https://chat.example.org';
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A memory store whose next write of a received message waits until the test lets it go (or fails it). */
@@ -58,36 +55,10 @@ class GatedStore extends MemoryStore {
 
 async function setUp() {
   const server = new FakeServer();
-  server.self = 'bob';
-  server.on('register', (value) => {
-    const body = value as Register;
-    server.accounts.set(body.username, {
-      accountId: body.username,
-      accountKey: body.accountKey,
-      deviceList: body.deviceList!,
-      deviceIds: [body.deviceId],
-      attestations: [{ deviceId: body.deviceId, signature: body.attestation }],
-    });
-    return { case: 'registered', value: { accountId: body.username } };
-  });
-  const sent: SendMessage[] = [];
-  server.on('sendMessage', (value) => {
-    sent.push(value as SendMessage);
-    return { case: 'sendResult', value: { serverTime: server.now(), duplicate: false } };
-  });
   const mallory = await makeFakeAccount('mallory', server.now());
   server.accounts.set('mallory', mallory.report);
   const store = new GatedStore();
-  const bob = await PairwiseClient.createAccount({
-    origin: ORIGIN,
-    url: 'ws://fake/ws',
-    socketFactory: server.socketFactory,
-    store,
-    username: 'bob',
-    now: server.now,
-    deliveryReceipts: false,
-  });
-  await bob.ready();
+  const bob = await createFakeClient(server, 'bob', store);
   // Mallory starts a session with Bob's published prekeys and writes to him.
   const binding = { local: { accountId: 'mallory', deviceId: mallory.deviceId }, remote: { accountId: 'bob', deviceId: bob.deviceId } };
   const session = (await Session.initiate(mallory.device, await publishedBundle(store), binding))!;
@@ -101,7 +72,7 @@ async function setUp() {
     return () => server.push(frame);
   };
   const sessionsKey = `mallory/${mallory.deviceId}`;
-  return { server, sent, mallory, store, bob, session, deliver, storedSessions: () => store.get(StoreTable.Sessions, sessionsKey) };
+  return { server, sent: server.sent, mallory, store, bob, session, deliver, storedSessions: () => store.get(StoreTable.Sessions, sessionsKey) };
 }
 
 describe('[RECEIVE-2] [RATCHET-7] one peer device, one change at a time', () => {

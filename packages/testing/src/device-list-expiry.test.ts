@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { MemoryStore } from '@pairwise/client/memory-store';
 import { SendFailedError } from '@pairwise/client/errors';
-import { PairwiseClient } from '@pairwise/client/pairwise-client';
+import type { PairwiseClient } from '@pairwise/client/pairwise-client';
 import type { ClientStore } from '@pairwise/client/client-store';
 import { DAY_MS, DEVICE_LIST_VALIDITY_MS } from '@pairwise/protocol/limits';
 import { describe, expect, it } from 'vitest';
@@ -13,17 +13,13 @@ import type { ServerProcess } from './server-process.js';
 import { restoreAccount, snapshotAccount, withServerDatabase } from './test-support/server-database.js';
 import { TestClock } from './test-support/test-clock.js';
 import { useServerProcess } from './test-support/use-server-process.js';
-import { connectOptions, createPrimary, eventually, linkCompanion } from './test-clients.js';
+import { createPrimary, eventually, linkCompanion, reopen } from './test-clients.js';
 
 let server: ServerProcess;
 useServerProcess({ get: () => server, set: (started) => (server = started) });
 const clock = new TestClock(() => server);
 
-async function open(store: ClientStore): Promise<PairwiseClient> {
-  const client = (await PairwiseClient.open(connectOptions(server, store, clock.now)))!;
-  await client.ready();
-  return client;
-}
+const open = (store: ClientStore): Promise<PairwiseClient> => reopen(server, store, clock.now);
 
 /** The account's list as the server holds it. */
 function storedList(accountId: string): { version: number; expiresAt: number } {

@@ -5,24 +5,20 @@
 import { randomBytes } from 'node:crypto';
 import { StoreTable } from '@pairwise/client/client-store';
 import { MemoryStore } from '@pairwise/client/memory-store';
-import { PairwiseClient } from '@pairwise/client/pairwise-client';
+import type { PairwiseClient } from '@pairwise/client/pairwise-client';
 import { DAY_MS } from '@pairwise/protocol/limits';
 import { describe, expect, it } from 'vitest';
 import type { ServerProcess } from './server-process.js';
 import { withServerDatabase } from './test-support/server-database.js';
 import { TestClock } from './test-support/test-clock.js';
 import { useServerProcess } from './test-support/use-server-process.js';
-import { connectOptions, createPrimary, eventually } from './test-clients.js';
+import { createPrimary, eventually, reopen } from './test-clients.js';
 
 let server: ServerProcess;
 useServerProcess({ get: () => server, set: (started) => (server = started) });
 const clock = new TestClock(() => server);
 
-async function open(store: MemoryStore): Promise<PairwiseClient> {
-  const client = (await PairwiseClient.open(connectOptions(server, store, clock.now)))!;
-  await client.ready();
-  return client;
-}
+const open = (store: MemoryStore): Promise<PairwiseClient> => reopen(server, store, clock.now);
 
 /** The signed prekeys the server hands out for a device. */
 function published(deviceId: string): { signedId: number; pqId: number } {

@@ -24,6 +24,14 @@ export async function createPrimary(server: ServerProcess, username: string, sto
   return client;
 }
 
+/** The device kept in `store`, opened again (as at an app's next start) and connected. */
+export async function reopen(server: Pick<ServerProcess, 'url' | 'origin'>, store: ClientStore, now?: () => number): Promise<PairwiseClient> {
+  const client = await PairwiseClient.open(connectOptions(server, store, now));
+  if (client === null) throw new Error('the store holds no device');
+  await client.ready();
+  return client;
+}
+
 /**
  * Links a new companion to `primary` the way a person would: the companion shows a code, the
  * phone "scans" it, checks the request, approves (with the two-step PIN when given). Returns the

@@ -7,6 +7,7 @@ import { formatMessageTime } from '../platform/format.js';
 import type { Session } from '../session.js';
 import { Link, chatPath } from '../ui/router.js';
 import { NewChat } from './new-chat.js';
+import { noticeText } from './notice-text.js';
 
 /** Props of the chat list. */
 export interface ChatListProps {
@@ -37,12 +38,14 @@ export function ChatList({ session, openChatId }: ChatListProps) {
         <ul class="chat-list" aria-label="Chat list">
           {summaries.map((chat) => {
             const name = chat.chatId === self ? `${chat.chatId} (you)` : chat.chatId;
-            const preview = chat.lastMessage ? `${chat.lastMessage.outgoing ? 'You: ' : ''}${chat.lastMessage.text}` : 'No messages yet';
+            const last = chat.lastItem;
+            const preview =
+              last === null ? 'No messages yet' : last.kind === 'notice' ? noticeText(last, chat.chatId) : `${last.outgoing ? 'You: ' : ''}${last.text}`;
             return (
               <li key={chat.chatId}>
                 <Link to={chatPath(chat.chatId)} class="chat-row" current={chat.chatId === openChatId}>
                   <span class="chat-name">{name}</span>
-                  <span class="chat-time">{chat.lastMessage ? formatMessageTime(chat.lastMessage.sentAt) : ''}</span>
+                  <span class="chat-time">{last ? formatMessageTime(last.sentAt) : ''}</span>
                   <span class="chat-preview">{preview}</span>
                   {chat.unread > 0 && (
                     <span class="badge">

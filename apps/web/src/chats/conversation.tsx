@@ -1,13 +1,17 @@
 /**
- * One conversation: the messages as a live log, ticks on ours, and the composer. Messages are
- * marked read while the conversation is open and the page visible.
+ * One conversation: messages and notices as a live log, ticks on ours, "Verify safety number" in
+ * the header, the held-sends banner while the contact's new safety number waits for a decision,
+ * and the composer. Messages are marked read while the conversation is open and the page visible.
  * @module
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { formatClock, formatDateTime } from '../platform/format.js';
 import type { Session } from '../session.js';
 import { Link } from '../ui/router.js';
-import { MessageStatus, type MessageView } from './chat-store.js';
+import { MessageStatus } from './chat-item.js';
+import { HeldBanner } from './held-banner.js';
+import { MessageItem } from './message-item.js';
+import { NoticeItem } from './notice-item.js';
+import { SafetyNumberDialog } from './safety-number-dialog.js';
 
 /** Props of a conversation. */
 export interface ConversationProps {
@@ -18,16 +22,19 @@ export interface ConversationProps {
 /** The open chat. */
 export function Conversation({ session, chatId }: ConversationProps) {
   const { chats } = session;
-  const messages = chats.messages(chatId);
+  const items = chats.timeline(chatId);
+  const verification = chats.verificationOf(chatId);
+  const isSelf = chatId === session.client.accountId;
   const [draft, setDraft] = useState('');
+  const [verifying, setVerifying] = useState(false);
   const log = useRef<HTMLDivElement>(null);
   const input = useRef<HTMLInputElement>(null);
-  const unread = messages.some((message) => message.status === MessageStatus.Unread);
+  const unread = items.some((item) => item.kind === 'text' && item.status === MessageStatus.Unread);
 
   useEffect(() => input.current?.focus(), []);
 
   // Keep the newest message in view.
-  const count = messages.length;
+  const count = items.length;
   useEffect(() => {
     const element = log.current;
     if (element) element.scrollTop = element.scrollHeight;
@@ -51,7 +58,8 @@ export function Conversation({ session, chatId }: ConversationProps) {
     input.current?.focus();
   };
 
-  const title = chatId === session.client.accountId ? `${chatId} (you)` : chatId;
+  const verify = () => setVerifying(true);
+  const title = isSelf ? `${chatId} (you)` : chatId;
   return (
     <div class="conversation">
       <header class="pane-header">
@@ -59,18 +67,30 @@ export function Conversation({ session, chatId }: ConversationProps) {
           ←
         </Link>
         <h2>{title}</h2>
+        {verification === 'verified' && <span class="badge-label on">Verified</span>}
+        {/* A note to self has no one to compare numbers with. */}
+        {!isSelf && (
+          <button type="button" class="button small" onClick={verify}>
+            Verify safety number
+          </button>
+        )}
       </header>
       <div class="messages" role="log" aria-label="Messages" tabIndex={0} ref={log}>
-        {messages.length === 0 ? (
+        {items.length === 0 ? (
           <p class="empty-state">No messages yet. Only you and {chatId} can read what you write here.</p>
         ) : (
           <ol>
-            {messages.map((message) => (
-              <MessageItem key={message.id} message={message} />
-            ))}
+            {items.map((item) =>
+              item.kind === 'text' ? (
+                <MessageItem key={item.id} message={item} onRetry={(id) => void chats.retry(id)} />
+              ) : (
+                <NoticeItem key={item.id} notice={item} name={chatId} onVerify={verify} />
+              ),
+            )}
           </ol>
         )}
       </div>
+      {verification === 'held' && <HeldBanner name={chatId} onSendAnyway={() => chats.sendAnyway(chatId)} onVerify={verify} />}
       <form class="composer" onSubmit={send}>
         <input
           ref={input}
@@ -85,33 +105,7 @@ export function Conversation({ session, chatId }: ConversationProps) {
           Send
         </button>
       </form>
+      {verifying && <SafetyNumberDialog session={session} chatId={chatId} onClose={() => setVerifying(false)} />}
     </div>
-  );
-}
-
-const TICKS: Partial<Record<MessageStatus, { readonly mark: string; readonly label: string }>> = {
-  sending: { mark: '◷', label: 'Sending' },
-  sent: { mark: '✓', label: 'Sent' },
-  delivered: { mark: '✓✓', label: 'Delivered' },
-  read: { mark: '✓✓', label: 'Read' },
-};
-
-function MessageItem({ message }: { readonly message: MessageView }) {
-  const tick = message.outgoing ? TICKS[message.status] : undefined;
-  return (
-    <li class={`message ${message.outgoing ? 'outgoing' : 'incoming'} ${message.status}`}>
-      <p class="message-text">{message.text}</p>
-      <span class="message-meta">
-        <time dateTime={new Date(message.sentAt).toISOString()} title={formatDateTime(message.sentAt)}>
-          {formatClock(message.sentAt)}
-        </time>
-        {tick && (
-          <span class={`ticks ${message.status}`} role="img" aria-label={tick.label}>
-            {tick.mark}
-          </span>
-        )}
-      </span>
-      {message.status === MessageStatus.Failed && <span class="error">Not sent: {message.error}</span>}
-    </li>
   );
 }

@@ -1,5 +1,5 @@
 /**
- * The phone's "Link a device" screen: the camera scanner (or a picture), then a confirmation that
+ * The phone's "Link a device" screen: the code scanner (the camera, or a picture), then a confirmation that
  * says which browser asks, from where and when, warns when it is not on this phone's network, and
  * asks for the two-step PIN when one is set, before anything is linked (SPEC LINK-5, LINK-6, PIN-2).
  * Link codes are accepted here and nowhere else.
@@ -7,7 +7,7 @@
  */
 import { LinkError, LinkErrorReason, RequestError } from '@pairwise/client/errors';
 import type { LinkRequestDetails } from '@pairwise/client/pairwise-client';
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useRef, useState } from 'preact/hooks';
 import { serverClock } from '../alerts/server-clock.js';
 import { useTicker } from '../alerts/use-security.js';
 import { formatDateTime } from '../platform/format.js';
@@ -18,10 +18,10 @@ import { isWholePin, PinInput } from '../settings/pin-input.js';
 import { describePinRefusal } from '../settings/pin-refusal.js';
 import { describeError } from '../ui/describe-error.js';
 import { Loading } from '../ui/spinner.js';
-import type { CameraScan } from './qr-scanner.js';
+import { CodeScanner } from './code-scanner.js';
 
 type Step =
-  | { readonly kind: 'scanning'; readonly cameraError: string | null }
+  | { readonly kind: 'scanning' }
   | { readonly kind: 'checking' }
   | {
       readonly kind: 'confirm';
@@ -46,11 +46,8 @@ export interface LinkDeviceProps {
 
 /** Scan, check, confirm. */
 export function LinkDevice({ session, onLinked, onCancel }: LinkDeviceProps) {
-  const [step, setStep] = useState<Step>({ kind: 'scanning', cameraError: null });
-  const [cameraAttempt, setCameraAttempt] = useState(0);
+  const [step, setStep] = useState<Step>({ kind: 'scanning' });
   const [pin, setPin] = useState('');
-  const video = useRef<HTMLVideoElement>(null);
-  const fileInput = useRef<HTMLInputElement>(null);
   const pinField = useRef<HTMLInputElement>(null);
   const waitUntil = step.kind === 'confirm' ? step.waitUntil : null;
   const now = useTicker(1000, waitUntil !== null);
@@ -64,48 +61,6 @@ export function LinkDevice({ session, onLinked, onCancel }: LinkDeviceProps) {
       setStep({ kind: 'confirm', details, approve, error: null, pinRequired: details.pinRequired, waitUntil: null });
     } catch (error) {
       setStep(refusal(error));
-    }
-  };
-
-  const scanning = step.kind === 'scanning';
-  useEffect(() => {
-    if (!scanning) return;
-    let scan: CameraScan | null = null;
-    let cancelled = false;
-    (async () => {
-      // The decoder is loaded here, on this screen only.
-      const { scanCamera } = await import('./qr-scanner.js');
-      if (cancelled || !video.current) return;
-      if (!navigator.mediaDevices?.getUserMedia) throw new DOMException('no camera API', 'NotSupportedError');
-      const started = await scanCamera(video.current, (text) => void inspect(text));
-      if (cancelled) started.stop();
-      else scan = started;
-    })().catch((error: unknown) => {
-      if (!cancelled) setStep({ kind: 'scanning', cameraError: describeCameraError(error) });
-    });
-    return () => {
-      cancelled = true;
-      scan?.stop();
-    };
-    // `inspect` only sets state; a new camera attempt or a return to scanning restarts the camera.
-  }, [scanning, cameraAttempt]);
-
-  const scanFile = async (file: File) => {
-    setStep({ kind: 'checking' });
-    try {
-      const { scanImageFile } = await import('./qr-scanner.js');
-      const text = await scanImageFile(file);
-      if (text === null) {
-        setStep({
-          kind: 'refused',
-          title: 'No QR code found',
-          message: 'No QR code could be read in that picture. Take a sharp photo of the whole code on the computer’s screen and try again.',
-        });
-        return;
-      }
-      await inspect(text);
-    } catch {
-      setStep({ kind: 'refused', title: 'Picture not readable', message: 'That file could not be opened as a picture.' });
     }
   };
 
@@ -127,10 +82,7 @@ export function LinkDevice({ session, onLinked, onCancel }: LinkDeviceProps) {
   };
   const canConfirm = step.kind === 'confirm' && !waiting && (!step.pinRequired || isWholePin(pin));
 
-  const again = () => {
-    setStep({ kind: 'scanning', cameraError: null });
-    setCameraAttempt((count) => count + 1);
-  };
+  const again = () => setStep({ kind: 'scanning' });
 
   return (
     <section class="page link-device" aria-labelledby="link-device-title">
@@ -139,21 +91,10 @@ export function LinkDevice({ session, onLinked, onCancel }: LinkDeviceProps) {
       </header>
 
       {step.kind === 'scanning' && (
-        <div class="scanner">
-          <p>On the computer, open Pairwise and point this phone’s camera at the QR code it shows.</p>
-          {step.cameraError === null ? (
-            <div class="viewfinder">
-              <video ref={video} aria-label="Camera view" muted playsInline />
-            </div>
-          ) : (
-            <div class="camera-error" role="alert">
-              <p>{step.cameraError}</p>
-              <button type="button" class="button" onClick={again}>
-                Try the camera again
-              </button>
-            </div>
-          )}
-        </div>
+        <CodeScanner
+          instructions="On the computer, open Pairwise and point this phone’s camera at the QR code it shows."
+          onCode={(text) => void inspect(text)}
+        />
       )}
 
       {step.kind === 'checking' && <Loading label="Checking the code…" />}
@@ -212,28 +153,10 @@ export function LinkDevice({ session, onLinked, onCancel }: LinkDeviceProps) {
             Scan again
           </button>
         )}
-        {step.kind === 'scanning' && (
-          <button type="button" class="button" onClick={() => fileInput.current?.click()}>
-            Scan from image
-          </button>
-        )}
         <button type="button" class="button" onClick={onCancel} disabled={step.kind === 'linking'}>
           Cancel
         </button>
       </div>
-      <input
-        ref={fileInput}
-        type="file"
-        accept="image/*"
-        class="visually-hidden"
-        tabIndex={-1}
-        aria-hidden="true"
-        onChange={(event) => {
-          const file = event.currentTarget.files?.[0];
-          event.currentTarget.value = '';
-          if (file) void scanFile(file);
-        }}
-      />
     </section>
   );
 }
@@ -298,13 +221,4 @@ function refusal(error: unknown): Step {
     }
   }
   return { kind: 'refused', title: 'The code could not be used', message: describeError(error) };
-}
-
-function describeCameraError(error: unknown): string {
-  const name = error instanceof DOMException || error instanceof Error ? error.name : '';
-  if (name === 'NotAllowedError') return 'Pairwise may not use the camera. Allow it in the browser’s settings, or use “Scan from image”.';
-  if (name === 'NotFoundError' || name === 'OverconstrainedError') return 'No camera was found. Use “Scan from image” with a photo of the code.';
-  if (name === 'NotReadableError') return 'The camera is in use by another app. Close it and try again, or use “Scan from image”.';
-  if (name === 'NotSupportedError') return 'This browser cannot use the camera here. Use “Scan from image” with a photo of the code.';
-  return 'The camera could not be started. Try again, or use “Scan from image”.';
 }

@@ -8,7 +8,9 @@
 import type { MessageInitShape } from '@bufbuild/protobuf';
 import { decodeClientFrame, encodeServerFrame } from '@pairwise/protocol/frames';
 import { PROTOCOL_VERSION } from '@pairwise/protocol/version';
-import type { AccountDevicesSchema, ClientFrame, ResponseSchema, ServerFrameSchema } from '@pairwise/protocol/wire';
+import type { AccountDevicesSchema, ClientFrame, Register, ResponseSchema, SendMessage, ServerFrameSchema } from '@pairwise/protocol/wire';
+import type { ClientStore } from '../client-store.js';
+import { PairwiseClient } from '../pairwise-client.js';
 import { SOCKET_OPEN, type SocketFactory, type SocketLike } from '../socket.js';
 
 type RequestBody = ClientFrame['body'];
@@ -24,6 +26,8 @@ export class FakeServer {
   readonly requests: RequestBody[] = [];
   /** Every seq acknowledged. */
   readonly acks: number[] = [];
+  /** Every SendMessage received, answered or not. */
+  readonly sent: SendMessage[] = [];
   /** Accounts `getAccountDevices` (and `listDevices`, for `self`) report. */
   readonly accounts = new Map<string, MessageInitShape<typeof AccountDevicesSchema>>();
   /** The account of the device that authenticates, for `listDevices`. */
@@ -91,6 +95,7 @@ export class FakeServer {
     this.requests.push(frame.body);
     const kind = frame.body.case;
     if (kind === undefined) return;
+    if (frame.body.case === 'sendMessage') this.sent.push(frame.body.value);
     if (kind === 'ackInbox') {
       this.acks.push(...(frame.body.value as { seqs: number[] }).seqs);
       if (frame.requestId === 0) return;
@@ -117,8 +122,18 @@ export class FakeServer {
           case: 'authenticated',
           value: { serverTime: this.time, oneTimePreKeys: 100, pqOneTimePreKeys: 100, attested: true },
         };
-      case 'register':
-        return { case: 'registered', value: { accountId: (value as { username: string }).username } };
+      case 'register': {
+        // Known from now on, as a server would report it.
+        const body = value as Register;
+        this.accounts.set(body.username, {
+          accountId: body.username,
+          accountKey: body.accountKey,
+          deviceList: body.deviceList!,
+          deviceIds: [body.deviceId],
+          attestations: [{ deviceId: body.deviceId, signature: body.attestation }],
+        });
+        return { case: 'registered', value: { accountId: body.username } };
+      }
       case 'getAccountDevices': {
         const account = this.accounts.get((value as { accountId: string }).accountId);
         return account === undefined ? { error: 'UNKNOWN_ACCOUNT' } : { case: 'accountDevices', value: account };
@@ -193,4 +208,23 @@ export class FakeSocket implements SocketLike {
       if (this.readyState === SOCKET_OPEN) this.onmessage?.({ data: copy });
     });
   }
+}
+
+/** The origin the fake server's clients use. */
+export const FAKE_ORIGIN = 'https://chat.example.org';
+
+/** A new account `username` on `server`, its primary keeping its state in `store`, connected. */
+export async function createFakeClient(server: FakeServer, username: string, store: ClientStore): Promise<PairwiseClient> {
+  server.self = username;
+  const client = await PairwiseClient.createAccount({
+    origin: FAKE_ORIGIN,
+    url: 'ws://fake/ws',
+    socketFactory: server.socketFactory,
+    store,
+    username,
+    now: server.now,
+    deliveryReceipts: false,
+  });
+  await client.ready();
+  return client;
 }
