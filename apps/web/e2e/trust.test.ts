@@ -25,6 +25,7 @@ import type { Locator, Page } from 'playwright';
 import QRCode from 'qrcode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { replaceAccountKey } from './support/account-key.js';
+import { hideAccount } from './support/server-database.js';
 import {
   accessibilityViolations,
   browserStorage,
@@ -266,6 +267,45 @@ describe.skipIf(skipReason('trust', { ffmpeg: true }) !== null)('trust in Chromi
     await held.waitFor({ state: 'detached' });
     await eventually(() => daveGot('alice').includes('Sent while held'), 10_000, 'dave gets the held message');
     expect(daveGot('alice')).toEqual(['Hello dave', 'Sent while held']);
+  });
+
+  it('[SEND-1] a message the server refuses shows “Not sent” with “Retry”, also after a reload, and Retry sends it once', async () => {
+    const page = phone!.page;
+    const erin = await createPrimary(server, 'erin');
+    const atErin: string[] = [];
+    erin.on('message', (message) => !message.outgoing && atErin.push(message.text));
+    try {
+      await page.getByRole('link', { name: 'Back to chats' }).click();
+      await startChat(page, 'erin');
+      await send(page, 'Hello erin');
+      await eventually(() => atErin.includes('Hello erin'), 10_000, 'erin gets the first message');
+
+      // The account is gone for a while: the server refuses what alice sends it.
+      const restore = hideAccount(server, 'erin');
+      await send(page, 'While erin is gone');
+      const log = messages(page);
+      const bubble = log.getByRole('listitem').filter({ hasText: 'While erin is gone' });
+      await bubble.getByText(/^Not sent: /).waitFor({ timeout: 15_000 });
+      expect(await bubble.getByRole('img', { name: /^(Sent|Delivered|Read)$/ }).count()).toBe(0);
+      // Kept as it was across a reload, never sent behind the person's back.
+      await page.reload();
+      await page.getByRole('heading', { name: 'erin', exact: true }).waitFor();
+      const again = messages(page).getByRole('listitem').filter({ hasText: 'While erin is gone' });
+      await again.getByRole('button', { name: 'Retry' }).waitFor();
+      expect(await accessibilityViolations(page)).toEqual([]);
+
+      restore();
+      await again.getByRole('button', { name: 'Retry' }).click();
+      await again.getByRole('img', { name: /^(Sent|Delivered|Read)$/ }).waitFor({ timeout: 15_000 });
+      await eventually(() => atErin.includes('While erin is gone'), 10_000, 'erin gets the retried message');
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(atErin).toEqual(['Hello erin', 'While erin is gone']);
+      // Back where the next test expects the phone: dave's conversation.
+      await page.goto(`${server.origin}/chats/dave`);
+      await page.getByRole('heading', { name: 'dave', exact: true }).waitFor();
+    } finally {
+      await erin.close();
+    }
   });
 
   it('[DEVICE-1] the phone moves between tabs the same way; a closed tab lets the device go', async () => {

@@ -12,7 +12,6 @@
  * the new list to the contact's contacts, whose clients see the key change.
  * @module
  */
-import { join } from 'node:path';
 import { StoreTable } from '@pairwise/client/client-store';
 import type { StoredIdentity } from '@pairwise/client/identity';
 import type { MemoryStore } from '@pairwise/client/memory-store';
@@ -22,10 +21,8 @@ import { decodeVerifiedDeviceListBody, signDeviceList } from '@pairwise/crypto/d
 import { generateAccountIdentity, publicIdentity } from '@pairwise/crypto/keys';
 import type { ServerProcess } from '@pairwise/testing/server-process';
 import { connectOptions } from '@pairwise/testing/test-clients';
-import Sqlite from 'better-sqlite3';
+import { withServerDatabase } from './server-database.js';
 
-/** The server's embedded database in its data directory (packages/server's SQLITE_FILE_NAME). */
-const SQLITE_FILE = 'pairwise.sqlite';
 /** Well inside the third of its life at which a primary renews its list. */
 const SHORT_LIST_LIFE_MS = 60 * 60 * 1000;
 
@@ -40,37 +37,33 @@ export async function replaceAccountKey(server: ServerProcess, client: PairwiseC
   if (identity?.kind !== 'primary') throw new Error(`${accountId}'s store holds no primary device`);
   const account = await generateAccountIdentity();
 
-  const database = new Sqlite(join(server.dataDir, SQLITE_FILE));
-  try {
-    database.pragma('busy_timeout = 5000');
-    const row = database.prepare('select list_body from accounts where account_id = ?').get(accountId) as { list_body: Uint8Array } | undefined;
-    const current = row && decodeVerifiedDeviceListBody(new Uint8Array(row.list_body));
-    if (!current) throw new Error(`the server has no device list for ${accountId}`);
-    if (current.devices.some((device) => device.deviceId !== identity.deviceId)) {
-      throw new Error(`${accountId} has other devices, whose attestations the test cannot sign`);
-    }
-    const now = Date.now();
-    const list = await signDeviceList(account.privateKey, {
-      ...current,
-      version: current.version + 1,
-      issuedAt: now,
-      expiresAt: now + SHORT_LIST_LIFE_MS,
-    });
-    const attestation = await signDeviceAttestation(identity.device.signing.privateKey, {
-      accountId,
-      accountKey: account.publicKey,
-      deviceId: identity.deviceId,
-      identity: publicIdentity(identity.device),
-    });
-    database.transaction(() => {
-      database
-        .prepare('update accounts set identity_key = ?, list_body = ?, list_signature = ?, list_version = ?, list_expires_at = ? where account_id = ?')
-        .run(Buffer.from(account.publicKey), Buffer.from(list.body), Buffer.from(list.signature), current.version + 1, now + SHORT_LIST_LIFE_MS, accountId);
-      database.prepare('update devices set attestation = ? where device_id = ?').run(Buffer.from(attestation), identity.deviceId);
-    })();
-  } finally {
-    database.close();
+  const row = withServerDatabase(server, (database) =>
+    database.prepare('select list_body from accounts where account_id = ?').get(accountId),
+  ) as { list_body: Uint8Array } | undefined;
+  const current = row && decodeVerifiedDeviceListBody(new Uint8Array(row.list_body));
+  if (!current) throw new Error(`the server has no device list for ${accountId}`);
+  if (current.devices.some((device) => device.deviceId !== identity.deviceId)) {
+    throw new Error(`${accountId} has other devices, whose attestations the test cannot sign`);
   }
+  const now = Date.now();
+  const list = await signDeviceList(account.privateKey, {
+    ...current,
+    version: current.version + 1,
+    issuedAt: now,
+    expiresAt: now + SHORT_LIST_LIFE_MS,
+  });
+  const attestation = await signDeviceAttestation(identity.device.signing.privateKey, {
+    accountId,
+    accountKey: account.publicKey,
+    deviceId: identity.deviceId,
+    identity: publicIdentity(identity.device),
+  });
+  withServerDatabase(server, (database) => {
+    database
+      .prepare('update accounts set identity_key = ?, list_body = ?, list_signature = ?, list_version = ?, list_expires_at = ? where account_id = ?')
+      .run(Buffer.from(account.publicKey), Buffer.from(list.body), Buffer.from(list.signature), current.version + 1, now + SHORT_LIST_LIFE_MS, accountId);
+    database.prepare('update devices set attestation = ? where device_id = ?').run(Buffer.from(attestation), identity.deviceId);
+  });
 
   await store.put<StoredIdentity>(StoreTable.Identity, 'self', { ...identity, account, accountKey: account.publicKey });
   const reopened = await PairwiseClient.open(connectOptions(server, store));
