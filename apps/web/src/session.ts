@@ -6,6 +6,7 @@
 import { DeviceInUseError } from '@pairwise/client/device-lock';
 import type { IndexedDbStore } from '@pairwise/client/dom/indexeddb-store';
 import { HistoryLockStore } from '@pairwise/client/history-lock';
+import { loadIdentity } from '@pairwise/client/identity';
 import type { MemoryStore } from '@pairwise/client/memory-store';
 import { PairwiseClient } from '@pairwise/client/pairwise-client';
 import { AlertFeed } from './alerts/alert-feed.js';
@@ -110,14 +111,19 @@ export async function linkedSession(linked: MemoryStore, options: { readonly tem
   }
   const store = await HistoryLockStore.open(await openDeviceStore());
   try {
-    // Another tab may have become this browser's device since this one showed its code: never
-    // copy over a device in use.
-    await (await store.acquireDeviceLock()).release();
+    // Held while copying: another tab may have become this browser's device since this one
+    // showed its code, and must neither be copied over nor start on a half-copied store.
+    const lock = await store.acquireDeviceLock();
+    try {
+      if ((await loadIdentity(store)) !== null) throw new DeviceInUseError('another tab of this browser became a Pairwise device meanwhile');
+      await copyStore(linked, store);
+    } finally {
+      await lock.release();
+    }
   } catch (error) {
     await store.close();
     throw error;
   }
-  await copyStore(linked, store);
   await linked.close();
   const client = await PairwiseClient.open(connectOptions(store));
   if (client === null) throw new Error('the linked device was not kept');

@@ -244,3 +244,38 @@ describe('[RECEIVE-1] a device that is not current is not trusted, whatever the 
     await bob.close();
   });
 });
+
+describe('[RECEIVE-1] a busy server is not a reason to refuse', () => {
+  it('a genuine message whose sender the server could not report just then is not acknowledged, and reads when delivered again', async () => {
+    const server = new FakeServer();
+    const mallory = await makeFakeAccount('mallory', server.now());
+    const store = new MemoryStore();
+    const bob = await createFakeClient(server, 'bob', store);
+    const texts: string[] = [];
+    const failures: string[] = [];
+    bob.on('message', (received) => texts.push(received.text));
+    bob.on('decrypt-failed', (failure) => failures.push(failure.senderDeviceId));
+    // Bob does not know Mallory yet, and the server is too busy to say who she is.
+    server.on('getAccountDevices', () => ({ error: 'RATE_LIMITED' }));
+    const binding = { local: { accountId: 'mallory', deviceId: mallory.deviceId }, remote: { accountId: 'bob', deviceId: bob.deviceId } };
+    const session = (await Session.initiate(mallory.device, await publishedBundle(store), binding))!;
+    const id = randomBytes(16);
+    const content = encodeContent({ messageId: id, sentAt: 1, senderAccountId: 'mallory', senderDeviceId: mallory.deviceId, body: { case: 'text', value: { body: 'hello Bob' } } });
+    const item = { case: 'message', value: { senderAccountId: 'mallory', senderDeviceId: mallory.deviceId, clientMessageId: id, content: await session.encrypt(content) } } as const;
+    const frame = { body: { case: 'deliver', value: { seq: 1, serverTime: server.now(), item } } } as const;
+    server.push(frame);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(server.acks).toEqual([]);
+    expect(failures).toEqual([]);
+    // Later the server answers, and the row (delivered again, as at the next connection) reads.
+    server.accounts.set('mallory', mallory.report);
+    server.on('getAccountDevices', (value) => ({ case: 'accountDevices', value: server.accounts.get((value as { accountId: string }).accountId)! }));
+    server.push(frame);
+    const until = Date.now() + 5000;
+    while (texts.length === 0 && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(texts).toEqual(['hello Bob']);
+    expect(server.acks).toEqual([1]);
+    expect(unhandled).toEqual([]);
+    await bob.close();
+  });
+});

@@ -200,13 +200,17 @@ export class LinkRequest extends Emitter<LinkRequestEvents> {
       return;
     }
     this.stopShowing();
+    let saved: Error | null = null;
     try {
       await saveIdentity(this.options.store, identity);
-    } finally {
-      // Let go right before saying so: the caller opens the device with PairwiseClient.open.
-      await this.releaseLock();
+    } catch (error) {
+      saved = error instanceof Error ? error : new Error(String(error));
     }
-    this.emit('linked', identity);
+    // Let go right before saying so: the caller opens the device with PairwiseClient.open.
+    await this.releaseLock();
+    // `fail` would say nothing now that the request is finished.
+    if (saved !== null) this.emit('error', saved);
+    else this.emit('linked', identity);
   }
 
   /**

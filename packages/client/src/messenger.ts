@@ -15,8 +15,8 @@ import type { AccountDevices, Deliver, Message } from '@pairwise/protocol/wire';
 import type { ClientEventMap } from './client-events.js';
 import type { ClientStore } from './client-store.js';
 import { currentDevices, VerificationState, type ContactBook, type ContactChange, type ContactRecord } from './contacts.js';
-import { encodeContent } from './content.js';
-import { ConnectionClosedError, RequestError, SendFailedError, TimeoutError } from './errors.js';
+import { decodeContent, encodeContent } from './content.js';
+import { ConnectionClosedError, DeviceListRejectedError, RequestError, SendFailedError, TimeoutError } from './errors.js';
 import { MessageHistory } from './history.js';
 import type { StoredIdentity } from './identity.js';
 import { Outbox, type OutboxEntry, type PendingMessage, type SendFailure } from './outbox.js';
@@ -202,8 +202,10 @@ export class Messenger {
     for (const accountId of [...this.parked.keys()]) {
       try {
         await this.refreshAccount(accountId);
-      } catch {
-        // Offline again, or a report we refuse: the sends keep waiting.
+      } catch (error) {
+        // Refused (the account is gone, its report does not verify): the sends go back in line,
+        // where the same refusal fails them for "Retry" (SEND-1). Offline again: they keep waiting.
+        if (error instanceof RequestError || error instanceof DeviceListRejectedError) this.released(accountId);
       }
     }
   }
@@ -243,8 +245,9 @@ export class Messenger {
     if (change.addedDeviceIds.length > 0 || change.removedDeviceIds.length > 0) {
       emit('devices-changed', { accountId: report.accountId, added: change.addedDeviceIds, removed: change.removedDeviceIds });
     }
-    // A send waiting for one of its devices to be ready may go now.
-    if (this.parked.has(report.accountId)) this.released(report.accountId);
+    // A send waiting for one of its devices goes once one is ready (not at every report: each
+    // waiting send's own refresh would otherwise wake the others, round after round).
+    if (this.parked.has(report.accountId) && this.waitsFor(change.record) === null) this.released(report.accountId);
     return change;
   }
 
@@ -304,7 +307,9 @@ export class Messenger {
       at: this.deps.now(),
     };
     try {
-      await this.outbox.fail(key, entry, failure);
+      // Only a text waits for "Retry"; a refused receipt or verification note is not worth keeping.
+      if (decodeContent(entry.forRecipient)?.body.case === 'text') await this.outbox.fail(key, entry, failure);
+      else await this.outbox.delete(key);
     } catch {
       // The store is closing: the entry stays as it was and is tried again at the next start.
       return failure;

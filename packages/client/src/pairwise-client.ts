@@ -387,11 +387,11 @@ export class PairwiseClient extends Emitter<ClientEventMap> {
   }
 
   /**
-   * Marks the contact verified, here and on this account's other devices (SPEC VERIFY-4). Pass
-   * the digits the person compared (`SafetyNumberView.digits`): if the contact's key changed
-   * since they were shown, it rejects with `SafetyNumberChangedError` and decides nothing.
+   * Marks the contact verified, here and on this account's other devices (SPEC VERIFY-4).
+   * `shownDigits` are the digits the person compared (`SafetyNumberView.digits`): if the contact's
+   * key changed since they were shown, it rejects with `SafetyNumberChangedError` and decides nothing.
    */
-  markVerified(accountId: string, shownDigits?: string): Promise<void> {
+  markVerified(accountId: string, shownDigits: string): Promise<void> {
     return this.whileRunning(() => this.verifications.markVerified(accountId, shownDigits));
   }
 

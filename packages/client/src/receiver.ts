@@ -5,9 +5,10 @@
  * as seen, shown as one notice per burst ("A message from <name> could not be decrypted"), counted
  * in the client's diagnostics, and acknowledged, so the rows behind it keep flowing.
  *
- * Only two things stop a row from being acknowledged: the connection going away while it is
- * handled (it comes again on the next one) and the device's own store failing (the device is
- * being closed or wiped). Neither records anything, so nothing is lost.
+ * Only three things stop a row from being acknowledged: the connection going away while it is
+ * handled (it comes again on the next one), the device's own store failing (the device is being
+ * closed or wiped), and the server answering a request the row needs with "too many requests" or
+ * "internal error". None records anything, so nothing is lost.
  * @module
  */
 import { bytesEqual, toHex } from '@pairwise/crypto/bytes';
@@ -19,7 +20,7 @@ import type { ClientEventMap } from './client-events.js';
 import type { ClientStore } from './client-store.js';
 import { currentDevices, type ContactBook, type ContactChange } from './contacts.js';
 import { decodeContent } from './content.js';
-import { ConnectionClosedError, TimeoutError } from './errors.js';
+import { ConnectionClosedError, RequestError, TimeoutError } from './errors.js';
 import type { MessageHistory } from './history.js';
 import type { StoredIdentity } from './identity.js';
 import { deleteUsedPreKeys, preKeySource } from './prekeys.js';
@@ -56,13 +57,21 @@ interface Opened {
   commit(): Promise<void>;
 }
 
-/** Errors after which the row must come again: the connection or our own store went away. */
+/** Server answers that say "not now", not "no": a request the row needed may work later. */
+const TRANSIENT_CODES: ReadonlySet<string> = new Set(['RATE_LIMITED', 'INTERNAL']);
+
+/**
+ * Errors after which the row must come again: the connection or our own store went away, or
+ * the server could not answer a request the row needed (a genuine message must not be refused
+ * for being delivered while the server was busy).
+ */
 function mustRetry(error: unknown): boolean {
   return (
     error instanceof ConnectionClosedError ||
     error instanceof TimeoutError ||
     error instanceof StoreClosedError ||
-    error instanceof HistoryLockedError
+    error instanceof HistoryLockedError ||
+    (error instanceof RequestError && TRANSIENT_CODES.has(error.code))
   );
 }
 
@@ -248,7 +257,8 @@ export class Receiver {
       const result = await session.decrypt(message.content);
       if (!result.ok) continue;
       await sessions.promote(accountId, deviceId, session, false);
-      return { plaintext: result.plaintext, signedPreKeyId: null, commit };
+      // A repeated initiation (the peer's first messages before our reply) is as replayable as the first.
+      return { plaintext: result.plaintext, signedPreKeyId: initiation?.signedPreKeyId ?? null, commit };
     }
     return null;
   }

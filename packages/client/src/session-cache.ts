@@ -64,6 +64,9 @@ export class SessionCache {
     const cached = this.live.get(key);
     if (cached) return cached;
     const stored = await this.store.get<StoredSessions>(StoreTable.Sessions, key);
+    // Another call may have filled (and changed) the cache while this one read: keep its sessions.
+    const meanwhile = this.live.get(key);
+    if (meanwhile) return meanwhile;
     const sessions = stored?.version === 1 ? stored.sessions.map(restoreOrDrop).filter((session) => session !== null) : [];
     this.live.set(key, sessions);
     return sessions;

@@ -71,13 +71,13 @@ export class Verifications {
   }
 
   /**
-   * Marks the contact's current key verified. With `shownDigits`, the 60 digits the person
-   * compared: if they are no longer the contact's (the key changed meanwhile), nothing is decided
-   * and `SafetyNumberChangedError` says so.
+   * Marks the contact's key verified: the key whose safety number is `shownDigits`, the 60 digits
+   * the person compared. If they are no longer the contact's (the key changed meanwhile), nothing
+   * is decided and `SafetyNumberChangedError` says so.
    */
-  async markVerified(accountId: string, shownDigits?: string): Promise<void> {
+  async markVerified(accountId: string, shownDigits: string): Promise<void> {
     const contact = await this.contact(accountId);
-    if (shownDigits !== undefined && (await this.view(contact)).digits !== shownDigits) throw new SafetyNumberChangedError(accountId);
+    if ((await this.view(contact)).digits !== shownDigits) throw new SafetyNumberChangedError(accountId);
     await this.decide(contact, VerificationState.Verified);
   }
 

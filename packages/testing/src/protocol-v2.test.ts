@@ -109,6 +109,19 @@ describe('[ATTEST-1] attestations at the server', () => {
   });
 });
 
+describe('[FANOUT-1] an envelope-less send', () => {
+  it('is a question about another account, never a note to self', async () => {
+    const store = new MemoryStore();
+    await createPrimary(server, 'empty_self', store);
+    const raw = await RawConnection.open(server);
+    await raw.authenticateAs(store, server.origin);
+    const response = await raw.request({ case: 'sendMessage', value: { clientMessageId: randomBytes(16), recipientAccountId: 'empty_self', envelopes: [] } });
+    expect(response.error?.code).toBe('BAD_REQUEST');
+    expect(response.error?.message).toMatch(/note to self/);
+    raw.close();
+  });
+});
+
 describe('[KEYS-1] [PREKEYS-1] one-time ML-KEM prekeys at the server', () => {
   it('each must verify under the device key, ids must not repeat, and a device holds at most the limit', async () => {
     const store = new MemoryStore();

@@ -62,7 +62,7 @@ describe('[VERIFY-2] [VERIFY-3] [TOFU-2] a verified contact whose key changes', 
     const carol = await createPrimary(server, 'carol_kc');
     const atCarol = inbox(carol);
     await alice.sendText('bob_kc', 'before');
-    await alice.markVerified('bob_kc');
+    await alice.markVerified('bob_kc', (await alice.safetyNumber('bob_kc')).digits);
     await eventually(async () => (await laptop.verificationOf('bob_kc')) === 'verified', 10_000, 'the laptop agreeing');
     const before = (await alice.safetyNumber('bob_kc')).digits;
     const original = snapshotAccount(server, 'bob_kc');
@@ -91,7 +91,7 @@ describe('[VERIFY-2] [VERIFY-3] [TOFU-2] a verified contact whose key changes', 
     expect(await alice.verificationOf('bob_kc')).toBe('default');
     // The laptop, which had not even seen the new key, agrees with the phone's decision.
     await eventually(async () => (await laptop.verificationOf('bob_kc')) === 'default', 10_000, 'the laptop agreeing');
-    await alice.markVerified('bob_kc');
+    await alice.markVerified('bob_kc', (await alice.safetyNumber('bob_kc')).digits);
 
     // The server rolls Bob back to the old key with the list it had: refused, nothing changes.
     await newBob.close();

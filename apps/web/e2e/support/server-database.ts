@@ -25,7 +25,9 @@ export function withServerDatabase<T>(
     database.pragma('busy_timeout = 5000');
     // Outside the transaction: SQLite ignores this pragma inside one.
     database.pragma(`foreign_keys = ${options.foreignKeys === false ? 'OFF' : 'ON'}`);
-    return database.transaction(() => work(database))();
+    // IMMEDIATE: a read-then-write transaction that starts deferred fails at once ("database is
+    // locked") when the server wrote meanwhile; taking the write lock first waits for it instead.
+    return database.transaction(() => work(database)).immediate();
   } finally {
     database.close();
   }

@@ -61,6 +61,11 @@ export class FakeServer {
     for (const socket of this.sockets) socket.deliver(bytes);
   }
 
+  /** Closes every open socket as a lost connection would (the clients reconnect). */
+  dropConnections(): void {
+    for (const socket of [...this.sockets]) socket.close(1006, 'connection lost');
+  }
+
   /** Sockets open now. */
   get openSockets(): number {
     return [...this.sockets].filter((socket) => socket.readyState === SOCKET_OPEN).length;

@@ -19,8 +19,9 @@ export async function sendMessage(connection: Connection, body: SendMessage): Pr
   const sender = connection.device;
   if (sender === null) throw new ProtocolError('NOT_AUTHENTICATED');
   const clientMessageId = bytesOf(body.clientMessageId, CLIENT_MESSAGE_ID_BYTES, 'client_message_id');
-  // No envelope at all asks whether the recipient has a current device yet (SPEC FANOUT-1).
+  // No envelope at all asks whether another account has a current device yet (SPEC FANOUT-1).
   check(body.envelopes.length <= MAX_ENVELOPES, 'envelopes', `must number at most ${MAX_ENVELOPES}`);
+  check(body.envelopes.length > 0 || body.recipientAccountId !== sender.accountId, 'envelopes', 'must not be empty for a note to self');
   const envelopes = body.envelopes.map((envelope, i) => {
     check(envelope.content.length > 0 && envelope.content.length <= MAX_CONTENT_BYTES, `envelopes[${i}].content`);
     return { deviceId: deviceId(envelope.deviceId, `envelopes[${i}].device_id`), content: envelope.content };

@@ -476,9 +476,9 @@ export class KyselyStore implements Store {
       await recordContacts(trx, input.senderAccountId, input.recipientAccountId);
       return { status: 'accepted', seqs: input.envelopes.map((envelope) => ({ deviceId: envelope.deviceId, seq: seqOf.get(envelope.deviceId)! })) };
     });
-    // The sender waits for the recipient to become reachable: as a contact, it is told when one
-    // of the recipient's devices attests (SPEC DEVICES-4).
-    if (result.status === 'recipient-unavailable') await recordContacts(this.db, input.senderAccountId, input.recipientAccountId);
+    // The sender waits for the recipient to become reachable: it is told of the recipient's
+    // devices from now on (one way only: nothing reached the recipient, who hears nothing of it).
+    if (result.status === 'recipient-unavailable') await recordWatcher(this.db, input.recipientAccountId, input.senderAccountId);
     return result;
   }
 
@@ -887,6 +887,7 @@ async function deviceAccounts(trx: Transaction<Database>, deviceIds: readonly st
 /** Marks two different accounts as contacts of each other (both directions; idempotent). */
 async function recordContacts(db: Kysely<Database>, accountId: string, peerAccountId: string): Promise<void> {
   if (accountId === peerAccountId) return;
+  // Sorted, so that two transactions insert the pair's rows in one order.
   const [a, b] = [accountId, peerAccountId].sort();
   await db
     .insertInto('contacts')
@@ -894,6 +895,15 @@ async function recordContacts(db: Kysely<Database>, accountId: string, peerAccou
       { account_id: a!, peer_account_id: b! },
       { account_id: b!, peer_account_id: a! },
     ])
+    .onConflict((oc) => oc.columns(['account_id', 'peer_account_id']).doNothing())
+    .execute();
+}
+
+/** `watcher` is told of `accountId`'s device changes (a contact row in that direction only). */
+async function recordWatcher(db: Kysely<Database>, accountId: string, watcher: string): Promise<void> {
+  await db
+    .insertInto('contacts')
+    .values({ account_id: accountId, peer_account_id: watcher })
     .onConflict((oc) => oc.columns(['account_id', 'peer_account_id']).doNothing())
     .execute();
 }

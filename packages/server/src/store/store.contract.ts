@@ -1044,8 +1044,10 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
       expect(await store.enqueue(message(bob.primary, 'carol', []))).toEqual({ status: 'recipient-unavailable' });
       expect(await store.enqueue(message(bob.primary, 'carol', [carol.deviceId]))).toEqual({ status: 'recipient-unavailable' });
       expect(await inboxOf(carol.deviceId)).toEqual([]);
-      // Bob becomes Carol's contact all the same, so that he hears when her device attests.
-      expect(await store.listContactAccounts('bob')).toContain('carol');
+      // Bob is told of Carol's devices from now on, so that he hears when hers attests; Carol
+      // hears nothing of Bob, whose message never reached her.
+      expect(await store.listContactAccounts('carol')).toContain('bob');
+      expect(await store.listContactAccounts('bob')).not.toContain('carol');
       await store.setAttestation(carol.deviceId, random(64));
       expect((await store.enqueue(message(bob.primary, 'carol', [carol.deviceId]))).status).toBe('accepted');
     });

@@ -181,8 +181,8 @@ export interface EnqueueInput {
  * - sender-not-current: the sender device is not current itself (unattested, or a companion of an
  *   account whose list expired): its messages would be refused by every recipient; nothing stored.
  * - recipient-unavailable: the recipient is another account and none of its devices is current:
- *   nobody could read the message; nothing was stored, but the two accounts become contacts, so
- *   that the sender hears when a device of the recipient attests.
+ *   nobody could read the message; nothing was stored, but the sender is recorded as a contact of
+ *   the recipient's (that direction only), so that it hears when a device of the recipient attests.
  * Each refusal also forgets the client message id, so a later retry is judged afresh.
  */
 export type EnqueueResult =

@@ -30,7 +30,9 @@ export function serverDatabase(server: Pick<ServerProcess, 'dataDir'>): Database
 export function withServerDatabase<T>(server: Pick<ServerProcess, 'dataDir'>, work: (db: Database.Database) => T): T {
   const db = serverDatabase(server);
   try {
-    return db.transaction(() => work(db))();
+    // IMMEDIATE: a read-then-write transaction that starts deferred fails at once ("database is
+    // locked") when the server wrote meanwhile; taking the write lock first waits for it instead.
+    return db.transaction(() => work(db)).immediate();
   } finally {
     db.close();
   }
