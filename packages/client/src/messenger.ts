@@ -303,7 +303,7 @@ export class Messenger {
   private async failed(key: string, entry: OutboxEntry, error: unknown): Promise<SendFailure> {
     const failure: SendFailure = {
       code: error instanceof RequestError ? error.code : 'UNKNOWN',
-      message: error instanceof Error ? error.message : String(error),
+      message: failureMessage(entry.recipientAccountId, error),
       at: this.deps.now(),
     };
     try {
@@ -498,4 +498,13 @@ export class Messenger {
       });
     }
   }
+}
+
+/** What a refused send says to the person who wrote it. */
+function failureMessage(recipientAccountId: string, error: unknown): string {
+  // The server's words name no one; here the recipient has a name (SPEC LIMIT-3).
+  if (error instanceof RequestError && error.code === 'INBOX_FULL') {
+    return `${recipientAccountId}'s phone has too many undelivered messages; try again once they have been delivered`;
+  }
+  return error instanceof Error ? error.message : String(error);
 }

@@ -21,6 +21,16 @@ export const CLOSE_LOGGED_OUT = 4003;
 export const CLOSE_UPDATE_REQUIRED = 4002;
 /** Close code: authentication failed. */
 export const CLOSE_AUTH_FAILED = 4001;
+/** Close code: the connection did not authenticate (or start linking) in time (SPEC LIMIT-5). */
+export const CLOSE_AUTH_TIMEOUT = 4004;
+/** Close code: the device already has the most sockets a device may hold open (SPEC LIMIT-1). */
+export const CLOSE_TOO_MANY_CONNECTIONS = 4005;
+/** Close code: too many frames that were not Pairwise frames (SPEC LIMIT-2). */
+export const CLOSE_BAD_FRAMES = 4006;
+/** Close code: the connection went on sending far past its rate limit (SPEC LIMIT-2). */
+export const CLOSE_RATE_EXCEEDED = 4007;
+/** Close code: the peer stopped reading while the server's replies piled up (SPEC LIMIT-2). */
+export const CLOSE_NOT_READING = 4008;
 
 export const WireError = {
   BAD_FRAME: { message: 'The frame is not a valid Pairwise frame', httpStatus: 400, closeCode: null },
@@ -65,6 +75,9 @@ export const WireError = {
     closeCode: null,
   },
   RECIPIENT_UNAVAILABLE: { message: 'No device of the recipient can receive messages yet', httpStatus: 409, closeCode: null },
+  INBOX_FULL: { message: "The recipient's device has too many undelivered messages", httpStatus: 429, closeCode: null },
+  TOO_MANY_CONNECTIONS: { message: 'This device has too many connections open', httpStatus: 429, closeCode: CLOSE_TOO_MANY_CONNECTIONS },
+  SERVER_BUSY: { message: 'The server is busy; try again shortly', httpStatus: 503, closeCode: null },
   INTERNAL: { message: 'Something went wrong on the server', httpStatus: 500, closeCode: null },
 } as const satisfies Record<string, WireErrorSpec>;
 
@@ -82,7 +95,10 @@ export function isWireErrorCode(code: string): code is WireErrorCode {
  */
 export class ProtocolError extends Error {
   override readonly name = 'ProtocolError';
-  /** With PIN_WRONG, PIN_RATE_LIMITED and PIN_LOCKED: when the next PIN try is allowed. */
+  /**
+   * With PIN_WRONG, PIN_RATE_LIMITED and PIN_LOCKED: when the next PIN try is allowed; with
+   * RATE_LIMITED and SERVER_BUSY, when to try again.
+   */
   readonly retryAt: number;
   /** With PIN_WRONG: wrong tries left before linking is locked. */
   readonly triesLeft: number;

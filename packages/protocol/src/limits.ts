@@ -70,6 +70,31 @@ export const CLIENT_MESSAGE_ID_BYTES = 16;
 export const RATE_LIMIT_PER_SECOND = 200;
 export const RATE_LIMIT_BURST = 400;
 
+/**
+ * Sockets one device may hold open at once (SPEC LIMIT-1). A client holds one; the rest is room for
+ * a socket the network dropped without a word, until the keepalive notices.
+ */
+export const MAX_SOCKETS_PER_DEVICE = 4;
+/**
+ * Bytes the server lets wait in one socket's send buffer before it stops pushing inbox rows; it
+ * resumes as the buffer drains (SPEC LIMIT-1). About 16 of the largest messages.
+ */
+export const PUSH_BUFFER_BYTES = 1024 * 1024;
+/**
+ * Bytes of replies that may wait unread in one socket's send buffer; past them the peer is not
+ * reading and the socket is closed with CLOSE_NOT_READING (SPEC LIMIT-2).
+ */
+export const MAX_UNREAD_BYTES = 4 * 1024 * 1024;
+/** Frames that are not Pairwise frames one connection may send before it is closed (SPEC LIMIT-2). */
+export const MAX_BAD_FRAMES = 8;
+/**
+ * Refusals in a row for the rate limit after which the connection is closed (SPEC LIMIT-2): a
+ * client that backs off never comes near it.
+ */
+export const MAX_RATE_REFUSALS = RATE_LIMIT_BURST;
+/** A connection must authenticate, register or start linking within this (SPEC LIMIT-5). */
+export const AUTH_DEADLINE_MS = 10 * SECOND;
+
 /** Two-step PINs are this many digits (SPEC PIN-1). */
 export const PIN_DIGITS = 6;
 /** Wrong PINs allowed back to back before each further try waits longer (SPEC PIN-3). */

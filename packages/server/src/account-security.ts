@@ -68,3 +68,13 @@ export async function logSecurityEvent(ctx: Pick<ServerContext, 'store' | 'clock
     network: event.network ?? '',
   });
 }
+
+/**
+ * Logs a change of settings, coalesced (SPEC SECLOG-3): a run of the same change by the same device
+ * is one entry, the first, so that flipping a setting back and forth adds nothing to read.
+ */
+export async function logSettingChange(ctx: Pick<ServerContext, 'store' | 'clock'>, accountId: string, event: SecurityEventInit): Promise<void> {
+  const [latest] = await ctx.store.listSecurityEvents(accountId, 1);
+  if (latest !== undefined && latest.kind === event.kind && latest.deviceId === (event.deviceId ?? '')) return;
+  await logSecurityEvent(ctx, accountId, event);
+}

@@ -10,17 +10,20 @@ import websocket from '@fastify/websocket';
 import { MAX_FRAME_BYTES } from '@pairwise/protocol/limits';
 import { PROTOCOL_VERSION } from '@pairwise/protocol/version';
 import type { WebSocket } from 'ws';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { readAssetManifest } from './asset-manifest.js';
 import { InProcessBus } from './bus/in-process-bus.js';
 import type { Bus } from './bus/bus.js';
 import { AdjustableClock, systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
 import type { ServerContext } from './context.js';
+import { createGuards } from './guards.js';
 import type { Store } from './store/store.js';
 import { registerHttpLogOut } from './http-log-out.js';
 import { registerSecurityHeaders } from './security-headers.js';
 import { startSweeper, sweep } from './sweeper.js';
+import { requesterKey } from './network.js';
+import { Admission, CLOSE_TRY_AGAIN_LATER } from './ws/admission.js';
 import { Connection } from './ws/connection.js';
 import { Hub } from './ws/hub.js';
 
@@ -60,7 +63,7 @@ export async function createServer(parts: ServerParts): Promise<PairwiseServer> 
   });
   const hub = new Hub();
   const clock = parts.clock ?? (config.testClock ? new AdjustableClock() : systemClock);
-  const context: ServerContext = { config, store, bus, clock, hub, log: app.log };
+  const context: ServerContext = { config, store, bus, clock, hub, guards: createGuards(config, clock), log: app.log };
   hub.attach(context);
   // This node holds no sockets yet: temporary sessions it served before a restart start their
   // minute now (SPEC TEMP-1).
@@ -85,7 +88,25 @@ export async function createServer(parts: ServerParts): Promise<PairwiseServer> 
   }, KEEPALIVE_INTERVAL_MS);
   keepalive.unref();
 
-  app.get('/ws', { websocket: true }, (socket, request) => {
+  const admission = new Admission({ perAddress: config.limits.pendingConnectionsPerAddress, total: config.limits.pendingConnections });
+  // Before the upgrade, so that a refused socket costs an HTTP answer and nothing more (SPEC LIMIT-4, LIMIT-6).
+  const admit = (request: FastifyRequest, reply: FastifyReply, done: () => void): void => {
+    // A browser always names the page that opens a socket: only our own app may. Clients that
+    // are not browsers send no Origin, and prove themselves by their device keys all the same.
+    const origin = request.headers.origin;
+    if (origin !== undefined && origin !== config.publicOrigin) {
+      void reply.code(403).send({ code: 'FORBIDDEN_ORIGIN', message: 'WebSocket connections are accepted from this server\'s own web app only' });
+      return;
+    }
+    // request.ip: the socket's peer, or X-Forwarded-For's when the peer is one of TRUSTED_PROXIES.
+    if (!admission.mayOpen(requesterKey(request.ip))) {
+      void reply.code(429).header('retry-after', '10').send({ code: 'RATE_LIMITED', message: 'too many connections from this address' });
+      return;
+    }
+    done();
+  };
+
+  app.get('/ws', { websocket: true, preValidation: admit }, (socket, request) => {
     alive.set(socket, true);
     socket.on('pong', () => alive.set(socket, true));
     socket.on('close', () => alive.delete(socket));
@@ -99,6 +120,12 @@ export async function createServer(parts: ServerParts): Promise<PairwiseServer> 
     });
     socket.on('close', () => hub.remove(connection));
     socket.on('error', () => hub.remove(connection));
+    if (!admission.admit(connection, requesterKey(request.ip))) {
+      connection.close(CLOSE_TRY_AGAIN_LATER, 'TOO_MANY_CONNECTIONS');
+      return;
+    }
+    connection.onSignedIn = () => admission.release(connection);
+    socket.on('close', () => admission.release(connection));
     connection.start();
   });
 

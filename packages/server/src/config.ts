@@ -34,6 +34,8 @@ export interface Config {
    * the operator raised it to refuse older apps.
    */
   readonly minProtocolVersion: number;
+  /** Limits against one client starving the others (SPEC LIMIT-*); see docs/threat-model.md. */
+  readonly limits: ServerLimits;
   /** Where the built web app is; served at "/" when it holds an index.html. */
   readonly webRoot: string | null;
   /**
@@ -43,9 +45,58 @@ export interface Config {
   readonly testClock: boolean;
 }
 
+const MIB = 1024 * 1024;
+
+/** The limits an operator may set, each with its environment variable and default. */
+export interface ServerLimits {
+  /** MAX_PENDING_CONNECTIONS_PER_ADDRESS: sockets not yet a device from one address (SPEC LIMIT-4). */
+  readonly pendingConnectionsPerAddress: number;
+  /** MAX_PENDING_CONNECTIONS: sockets not yet a device in all (SPEC LIMIT-4). */
+  readonly pendingConnections: number;
+  /** INBOX_MAX_MESSAGES / INBOX_MAX_MIB: undelivered rows in one device's inbox from other accounts (SPEC LIMIT-3). */
+  readonly inboxMaxMessages: number;
+  readonly inboxMaxBytes: number;
+  /** INBOX_MAX_MESSAGES_PER_SENDER / INBOX_MAX_MIB_PER_SENDER: the same, from one sending account. */
+  readonly inboxMaxMessagesPerSender: number;
+  readonly inboxMaxBytesPerSender: number;
+  /** REGISTRATIONS_PER_HOUR_PER_ADDRESS: new accounts from one address in an hour (SPEC LIMIT-8). */
+  readonly registrationsPerHourPerAddress: number;
+}
+
+/** Defaults of `ServerLimits`, as documented in docs/threat-model.md and the README. */
+export const DEFAULT_LIMITS: ServerLimits = Object.freeze({
+  pendingConnectionsPerAddress: 32,
+  pendingConnections: 2000,
+  inboxMaxMessages: 20_000,
+  inboxMaxBytes: 512 * MIB,
+  inboxMaxMessagesPerSender: 5000,
+  inboxMaxBytesPerSender: 128 * MIB,
+  registrationsPerHourPerAddress: 10,
+});
+
 /** A setting that could not be used; the message names it. */
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
+}
+
+function limits(env: NodeJS.ProcessEnv): ServerLimits {
+  const d = DEFAULT_LIMITS;
+  const result: ServerLimits = {
+    pendingConnectionsPerAddress: integer(env, 'MAX_PENDING_CONNECTIONS_PER_ADDRESS', d.pendingConnectionsPerAddress, 1, 1_000_000),
+    pendingConnections: integer(env, 'MAX_PENDING_CONNECTIONS', d.pendingConnections, 1, 1_000_000),
+    inboxMaxMessages: integer(env, 'INBOX_MAX_MESSAGES', d.inboxMaxMessages, 1, 100_000_000),
+    inboxMaxBytes: integer(env, 'INBOX_MAX_MIB', d.inboxMaxBytes / MIB, 1, 1_000_000) * MIB,
+    inboxMaxMessagesPerSender: integer(env, 'INBOX_MAX_MESSAGES_PER_SENDER', d.inboxMaxMessagesPerSender, 1, 100_000_000),
+    inboxMaxBytesPerSender: integer(env, 'INBOX_MAX_MIB_PER_SENDER', d.inboxMaxBytesPerSender / MIB, 1, 1_000_000) * MIB,
+    registrationsPerHourPerAddress: integer(env, 'REGISTRATIONS_PER_HOUR_PER_ADDRESS', d.registrationsPerHourPerAddress, 1, 1_000_000),
+  };
+  if (result.pendingConnectionsPerAddress > result.pendingConnections) {
+    throw new ConfigError('MAX_PENDING_CONNECTIONS_PER_ADDRESS must not be above MAX_PENDING_CONNECTIONS');
+  }
+  if (result.inboxMaxMessagesPerSender > result.inboxMaxMessages || result.inboxMaxBytesPerSender > result.inboxMaxBytes) {
+    throw new ConfigError('INBOX_MAX_MESSAGES_PER_SENDER and INBOX_MAX_MIB_PER_SENDER must not be above INBOX_MAX_MESSAGES and INBOX_MAX_MIB');
+  }
+  return Object.freeze(result);
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'silent'] as const;
@@ -147,6 +198,7 @@ export function parseConfig(env: NodeJS.ProcessEnv, cwd: string = process.cwd())
     maxCompanions: integer(env, 'MAX_COMPANIONS', DEFAULT_MAX_COMPANIONS, 1, 16),
     logLevel,
     minProtocolVersion: minProtocolVersion(env),
+    limits: limits(env),
     // The built web app; by default where `npm run build` puts it, relative to the working directory.
     webRoot: resolve(cwd, env.WEB_ROOT?.trim() || 'apps/web/dist'),
     testClock: env.PAIRWISE_TEST_CLOCK === '1',

@@ -2,6 +2,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Bus } from './bus/bus.js';
 import type { Clock } from './clock.js';
 import type { Config } from './config.js';
+import type { ServerGuards } from './guards.js';
 import type { Store } from './store/store.js';
 import type { Hub } from './ws/hub.js';
 
@@ -12,5 +13,6 @@ export interface ServerContext {
   readonly bus: Bus;
   readonly clock: Clock;
   readonly hub: Hub;
+  readonly guards: ServerGuards;
   readonly log: FastifyBaseLogger;
 }

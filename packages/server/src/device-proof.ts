@@ -36,7 +36,11 @@ export interface DeviceProof {
  *   (SPEC AUTH-3); `AUTH_FAILED` when the device is another account's or the signature does not verify.
  */
 export async function verifyDeviceProof(ctx: ServerContext, proof: DeviceProof): Promise<DeviceRow | null> {
-  if (Math.abs(proof.clientTime - ctx.clock.now()) > MAX_CLOCK_SKEW_MS) throw new ProtocolError('CLOCK_SKEW');
+  // A time that is not a number (NaN, Infinity) is no clock at all: `Math.abs(NaN - now) > skew` is
+  // false, so it must be refused on its own (SPEC AUTH-3).
+  if (!Number.isFinite(proof.clientTime) || Math.abs(proof.clientTime - ctx.clock.now()) > MAX_CLOCK_SKEW_MS) {
+    throw new ProtocolError('CLOCK_SKEW');
+  }
   const device = await ctx.store.getDevice(proof.deviceId);
   if (device === null) return null;
   const { nonce, accountId, deviceId, clientTime, purpose } = proof;

@@ -68,7 +68,7 @@ export function checkPin(
           pinReminderSince: now,
           ...onRight,
         };
-        if (!(await ctx.store.updateSecurity(attempt.accountId, patch, row.pinFailures))) continue;
+        if (!(await ctx.store.updateSecurity(attempt.accountId, patch, { pinFailures: row.pinFailures }))) continue;
         // Devices showing failures or a past lock learn that they are cleared.
         if (row.pinFailures > 0) await publishSecurityChanged(ctx, attempt.accountId);
         return { ...row, ...patch };
@@ -79,7 +79,7 @@ export function checkPin(
       const locked = failures >= PIN_LOCK_AFTER;
       const nextTryAt = delay > 0 ? now + delay : 0;
       const patch: SecurityPatch = { pinFailures: failures, pinNextTryAt: nextTryAt, ...(locked ? { pinLockedUntil: now + PIN_LOCK_MS } : {}) };
-      if (!(await ctx.store.updateSecurity(attempt.accountId, patch, row.pinFailures))) continue;
+      if (!(await ctx.store.updateSecurity(attempt.accountId, patch, { pinFailures: row.pinFailures }))) continue;
       const who = { deviceId: attempt.deviceId, deviceName: attempt.deviceName, network: attempt.network };
       await logSecurityEvent(ctx, attempt.accountId, { kind: 'pin-failed', ...who });
       if (locked) await logSecurityEvent(ctx, attempt.accountId, { kind: 'pin-locked', ...who });

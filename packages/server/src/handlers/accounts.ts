@@ -8,7 +8,7 @@ import { isUsername } from '@pairwise/protocol/ids';
 import { ProtocolError } from '@pairwise/protocol/errors';
 import type { Register } from '@pairwise/protocol/wire';
 import { RegistrationMode, type Config } from '../config.js';
-import { coarseNetwork } from '../network.js';
+import { coarseNetwork, requesterKey } from '../network.js';
 import type { Connection, ResponseResult } from '../ws/connection.js';
 import { bytesOf, deviceId, identityKeys, label, preKeyUpload, signedBody } from '../validate.js';
 import { checkNewList } from './device-lists.js';
@@ -32,6 +32,11 @@ export async function register(connection: Connection, body: Register): Promise<
   if (!inviteAccepted(ctx.config, body.inviteCode)) {
     throw new ProtocolError(ctx.config.registration === RegistrationMode.Invite && body.inviteCode === '' ? 'REGISTRATION_CLOSED' : 'INVITE_INVALID');
   }
+  // Counted once the request is known to be one (cheap checks above), before the signature checks
+  // below and the write (SPEC LIMIT-8). A taken username gives the try back.
+  const requester = requesterKey(connection.origin.ipAddress);
+  const allowance = ctx.guards.registrations.take(requester);
+  if (!allowance.ok) throw new ProtocolError('RATE_LIMITED', 'too many new accounts from this address', { retryAt: allowance.retryAt });
   const accountKey = bytesOf(body.accountKey, 32, 'account_key');
   const id = deviceId(body.deviceId);
   const identity = identityKeys(body.identity);
@@ -75,7 +80,10 @@ export async function register(connection: Connection, body: Register): Promise<
     },
     preKeys,
   });
-  if (result === 'username-taken') throw new ProtocolError('USERNAME_TAKEN');
+  if (result === 'username-taken') {
+    ctx.guards.registrations.refund(requester);
+    throw new ProtocolError('USERNAME_TAKEN');
+  }
   if (result === 'device-id-taken') throw new ProtocolError('DEVICE_ID_TAKEN');
   return { case: 'registered', value: { accountId: body.username } };
 }

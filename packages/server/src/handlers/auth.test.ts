@@ -15,7 +15,9 @@ import { Connection } from '../ws/connection.js';
 import { authenticate } from './auth.js';
 
 /** An open socket that swallows what is sent. */
-const openSocket = { readyState: 1, OPEN: 1, send: () => {}, close: () => {} } as unknown as WebSocket;
+const openSocket = { readyState: 1, OPEN: 1, send: () => {}, close: () => {}, once: () => {} } as unknown as WebSocket;
+/** A request scope whose after-response tasks are dropped (these tests look at the registration). */
+const scope = { afterResponse: () => {} };
 
 afterEach(closeAccountFixtures);
 
@@ -53,15 +55,25 @@ async function setUp(removeOnLookUp: boolean) {
 describe('[REVOKE-1] a device removed while it authenticates', () => {
   it('a device that is still there is signed in and registered', async () => {
     const { ctx, connection, body, companionId } = await setUp(false);
-    expect((await authenticate(connection, body)).case).toBe('authenticated');
+    expect((await authenticate(connection, body, scope)).case).toBe('authenticated');
     expect(ctx.hub.isOnline(companionId)).toBe(true);
   });
 
   it('is told LOGGED_OUT and not left registered when the removal finished during the signature check', async () => {
     const { ctx, connection, body, companionId } = await setUp(true);
-    await expect(authenticate(connection, body)).rejects.toMatchObject({ code: 'LOGGED_OUT' });
+    await expect(authenticate(connection, body, scope)).rejects.toMatchObject({ code: 'LOGGED_OUT' });
     expect(await ctx.store.getDevice(companionId)).toBeNull();
     expect(ctx.hub.isOnline(companionId)).toBe(false);
     expect(connection.device).toBeNull();
+  });
+});
+
+describe('[AUTH-4] one authentication at a time per socket', () => {
+  it('refuses a second Authenticate while the first is still being checked, and signs in once', async () => {
+    const { ctx, connection, body, companionId } = await setUp(false);
+    const [first, second] = await Promise.allSettled([authenticate(connection, body, scope), authenticate(connection, body, scope)]);
+    expect(first).toMatchObject({ status: 'fulfilled', value: { case: 'authenticated' } });
+    expect(second).toMatchObject({ status: 'rejected', reason: { code: 'ALREADY_AUTHENTICATED' } });
+    expect(ctx.hub.connectionsOf(companionId)).toEqual([connection]);
   });
 });

@@ -4,10 +4,11 @@
  * @module
  */
 import { ProtocolError } from '@pairwise/protocol/errors';
+import { MAX_SOCKETS_PER_DEVICE } from '@pairwise/protocol/limits';
 import type { Authenticate, RequestChallenge } from '@pairwise/protocol/wire';
 import { securityOf } from '../account-security.js';
 import { verifyDeviceProof } from '../device-proof.js';
-import type { Connection, ResponseResult } from '../ws/connection.js';
+import type { Connection, RequestScope, ResponseResult } from '../ws/connection.js';
 import { bytesOf, check, deviceId } from '../validate.js';
 import { preKeysLow } from './prekey-checks.js';
 import { requireSupportedVersion } from './version-check.js';
@@ -16,9 +17,22 @@ export function requestChallenge(connection: Connection, _body: RequestChallenge
   return Promise.resolve({ case: 'challenge', value: connection.issueChallenge() });
 }
 
-export async function authenticate(connection: Connection, body: Authenticate): Promise<ResponseResult> {
+/**
+ * One Authenticate at a time per socket (SPEC AUTH-4): the checks below await the store, and two
+ * racing through them would both register the socket, which would then outlive its removal.
+ */
+export async function authenticate(connection: Connection, body: Authenticate, request: RequestScope): Promise<ResponseResult> {
+  if (connection.device !== null || connection.authenticating) throw new ProtocolError('ALREADY_AUTHENTICATED');
+  connection.authenticating = true;
+  try {
+    return await authenticateOnce(connection, body, request);
+  } finally {
+    connection.authenticating = false;
+  }
+}
+
+async function authenticateOnce(connection: Connection, body: Authenticate, request: RequestScope): Promise<ResponseResult> {
   const { ctx } = connection;
-  if (connection.device !== null) throw new ProtocolError('ALREADY_AUTHENTICATED');
   requireSupportedVersion(body.protocolVersion, ctx.config);
   check(body.accountId.length > 0, 'account_id');
   deviceId(body.deviceId);
@@ -34,7 +48,9 @@ export async function authenticate(connection: Connection, body: Authenticate): 
   // A socket that closed while the checks above ran has already left the hub: registering it now
   // would leave a device "connected" for ever (never expiring, never a gone temporary session).
   if (!connection.isOpen) throw new ProtocolError('NOT_AUTHENTICATED', 'the connection closed');
-  connection.device = { accountId: device.accountId, deviceId: device.deviceId, kind: device.kind, temporary: device.temporary };
+  // A device holds a bounded number of sockets (SPEC LIMIT-1); the refusal closes this one.
+  if (ctx.hub.connectionsOf(device.deviceId).length >= MAX_SOCKETS_PER_DEVICE) throw new ProtocolError('TOO_MANY_CONNECTIONS');
+  connection.signIn({ accountId: device.accountId, deviceId: device.deviceId, kind: device.kind, temporary: device.temporary });
   ctx.hub.addDevice(connection);
   // A temporary session that is back within its minute stays (SPEC TEMP-1).
   if (device.temporary) await ctx.store.setDisconnectedAt(device.deviceId, null);
@@ -47,7 +63,7 @@ export async function authenticate(connection: Connection, body: Authenticate): 
     connection.device = null;
     throw new ProtocolError('LOGGED_OUT');
   }
-  connection.afterResponse(() => {
+  request.afterResponse(() => {
     ctx.hub.startDelivery(connection);
     return Promise.resolve();
   });

@@ -8,7 +8,7 @@ import { ProtocolError } from '@pairwise/protocol/errors';
 import type { ListDevices, LogOut, RemoveDevice, UpdateDeviceList } from '@pairwise/protocol/wire';
 import { removeDevice as removeAndNotify } from '../device-removal.js';
 import { coarseNetwork } from '../network.js';
-import type { Connection, ResponseResult } from '../ws/connection.js';
+import type { Connection, RequestScope, ResponseResult } from '../ws/connection.js';
 import { deviceId, signedBody } from '../validate.js';
 import { accountDevices } from './account-devices.js';
 import { deviceRowToInfo } from './convert.js';
@@ -56,7 +56,7 @@ export async function removeDevice(connection: Connection, body: RemoveDevice): 
   return { case: 'ok', value: {} };
 }
 
-export async function logOut(connection: Connection, _body: LogOut): Promise<ResponseResult> {
+export async function logOut(connection: Connection, _body: LogOut, request: RequestScope): Promise<ResponseResult> {
   const { ctx } = connection;
   const device = self(connection);
   // The primary holds the account key; its log out would end the account, which is not a log out.
@@ -66,7 +66,7 @@ export async function logOut(connection: Connection, _body: LogOut): Promise<Res
     await removeAndNotify(ctx, row, 'device', {
       network: coarseNetwork(connection.origin.ipAddress),
       // After the "ok" has gone out, so that the device hears it before its socket closes.
-      notify: (notices) => connection.afterResponse(notices),
+      notify: (notices) => request.afterResponse(notices),
     });
   }
   return { case: 'ok', value: {} };

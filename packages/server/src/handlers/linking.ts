@@ -121,7 +121,8 @@ export async function approveLink(connection: Connection, body: ApproveLink): Pr
   // After the request is known to be well formed, so that a malformed one costs no PIN try.
   const companionNetwork = coarseNetwork(link.ipAddress);
   if (security.pinHash !== null) {
-    await checkPin(ctx, { accountId: account.accountId, deviceId: link.deviceId, deviceName: link.deviceName, network: coarseNetwork(connection.origin.ipAddress) }, body.pin);
+    const attempt = { accountId: account.accountId, deviceId: link.deviceId, deviceName: link.deviceName, network: coarseNetwork(connection.origin.ipAddress) };
+    await ctx.guards.pinWork.run(account.accountId, () => checkPin(ctx, attempt, body.pin));
   }
   const result = await ctx.store.linkCompanion({
     tokenHash: link.tokenHash,

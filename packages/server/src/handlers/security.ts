@@ -8,7 +8,7 @@ import { ProtocolError } from '@pairwise/protocol/errors';
 import { INACTIVE_DAYS_CHOICES, PHONE_UNUSED_DAYS_CHOICES } from '@pairwise/protocol/limits';
 import { isPinFormat } from '@pairwise/protocol/pin-policy';
 import type { GetSecurity, GetSecurityLog, SetPin, SetPolicies, VerifyPin } from '@pairwise/protocol/wire';
-import { logSecurityEvent, publishSecurityChanged, securityOf } from '../account-security.js';
+import { logSettingChange, publishSecurityChanged, securityOf } from '../account-security.js';
 import { coarseNetwork } from '../network.js';
 import { checkPin, type PinAttempt } from '../pin-check.js';
 import { hashPin } from '../pin-hash.js';
@@ -41,7 +41,11 @@ export function getSecurity(connection: Connection, _body: GetSecurity): Promise
 }
 
 /** Turn on (no current PIN), change (current PIN) or turn off (no new PIN) two-step verification. */
-export async function setPin(connection: Connection, body: SetPin): Promise<ResponseResult> {
+export function setPin(connection: Connection, body: SetPin): Promise<ResponseResult> {
+  return connection.ctx.guards.pinWork.run(self(connection).accountId, () => setPinNow(connection, body));
+}
+
+async function setPinNow(connection: Connection, body: SetPin): Promise<ResponseResult> {
   const { ctx } = connection;
   const attempt = await phoneAttempt(connection);
   const { accountId } = attempt;
@@ -54,25 +58,30 @@ export async function setPin(connection: Connection, body: SetPin): Promise<Resp
   if (row.pinHash === null) {
     if (body.newPin === '' || body.currentPin !== '') throw new ProtocolError('PIN_NOT_SET', 'there is no current PIN');
     const pinHash = await hashPin(body.newPin);
-    await ctx.store.updateSecurity(accountId, { pinHash, pinFailures: 0, pinNextTryAt: 0, pinLockedUntil: 0, pinReminderStage: 0, pinReminderSince: now });
-    await logSecurityEvent(ctx, accountId, { kind: 'pin-enabled', ...who });
+    // Only if no PIN was set meanwhile: of several "turn on" at once, one turns it on and the rest
+    // are told there is a PIN now, so that they cannot each log an entry (SPEC SECLOG-3).
+    const patch = { pinHash, pinFailures: 0, pinNextTryAt: 0, pinLockedUntil: 0, pinReminderStage: 0, pinReminderSince: now };
+    if (!(await ctx.store.updateSecurity(accountId, patch, { pinSet: false }))) throw new ProtocolError('PIN_REQUIRED', 'a PIN was set meanwhile');
+    await logSettingChange(ctx, accountId, { kind: 'pin-enabled', ...who });
   } else {
     // Changing or removing the PIN needs the current one, with the same count of wrong tries as
     // a link approval: a thief of the unlocked phone cannot replace the PIN to link a device.
     if (body.currentPin === '') throw new ProtocolError('PIN_REQUIRED');
     const newHash = body.newPin === '' ? null : await hashPin(body.newPin);
     await checkPin(ctx, attempt, body.currentPin, { pinHash: newHash, pinReminderStage: 0, pinReminderSince: newHash === null ? 0 : now });
-    await logSecurityEvent(ctx, accountId, { kind: newHash === null ? 'pin-disabled' : 'pin-changed', ...who });
+    await logSettingChange(ctx, accountId, { kind: newHash === null ? 'pin-disabled' : 'pin-changed', ...who });
   }
   await publishSecurityChanged(ctx, accountId);
   return currentSecurity(connection);
 }
 
 /** The reminder (SPEC PIN-4): a right answer moves the schedule on; a wrong one counts. */
-export async function verifyPin(connection: Connection, body: VerifyPin): Promise<ResponseResult> {
+export function verifyPin(connection: Connection, body: VerifyPin): Promise<ResponseResult> {
   check(body.pin !== '', 'pin');
-  await checkPin(connection.ctx, await phoneAttempt(connection), body.pin);
-  return currentSecurity(connection);
+  return connection.ctx.guards.pinWork.run(self(connection).accountId, async () => {
+    await checkPin(connection.ctx, await phoneAttempt(connection), body.pin);
+    return currentSecurity(connection);
+  });
 }
 
 export async function setPolicies(connection: Connection, body: SetPolicies): Promise<ResponseResult> {
@@ -84,17 +93,12 @@ export async function setPolicies(connection: Connection, body: SetPolicies): Pr
   if (row === null) throw new ProtocolError('LOGGED_OUT');
   if (row.inactiveDays === body.inactiveDays && row.phoneUnusedDays === body.phoneUnusedDays) return currentSecurity(connection);
   await ctx.store.updateSecurity(attempt.accountId, { inactiveDays: body.inactiveDays, phoneUnusedDays: body.phoneUnusedDays });
-  // A run of policy changes is one entry: flipping the policies back and forth must not push
-  // older entries (a link someone wants hidden) out of the log's last SECURITY_LOG_MAX_EVENTS.
-  const [latest] = await ctx.store.listSecurityEvents(attempt.accountId, 1);
-  if (latest?.kind !== 'policies-changed') {
-    await logSecurityEvent(ctx, attempt.accountId, {
-      kind: 'policies-changed',
-      deviceId: attempt.deviceId,
-      deviceName: attempt.deviceName,
-      network: attempt.network,
-    });
-  }
+  await logSettingChange(ctx, attempt.accountId, {
+    kind: 'policies-changed',
+    deviceId: attempt.deviceId,
+    deviceName: attempt.deviceName,
+    network: attempt.network,
+  });
   await publishSecurityChanged(ctx, attempt.accountId);
   return currentSecurity(connection);
 }

@@ -4,7 +4,7 @@
  * @module
  */
 import type { ClientFrame } from '@pairwise/protocol/wire';
-import type { Connection, ResponseResult } from '../ws/connection.js';
+import type { Connection, RequestScope, ResponseResult } from '../ws/connection.js';
 import { register } from './accounts.js';
 import { attestDevice } from './attestation.js';
 import { authenticate, requestChallenge } from './auth.js';
@@ -26,7 +26,7 @@ export type Access = 'anyone' | 'device' | 'primary';
 
 interface HandlerEntry<C extends BodyCase> {
   readonly access: Access;
-  readonly handle: (connection: Connection, body: BodyOf<C>) => Promise<ResponseResult>;
+  readonly handle: (connection: Connection, body: BodyOf<C>, request: RequestScope) => Promise<ResponseResult>;
 }
 
 export const HANDLERS: { readonly [C in BodyCase]: HandlerEntry<C> } = {

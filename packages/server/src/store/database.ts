@@ -3,7 +3,7 @@
  * Store's rows are built from them in rows.ts.
  * @module
  */
-import type { ColumnType } from 'kysely';
+import type { ColumnType, Generated } from 'kysely';
 
 /** Which SQL database a store runs on. */
 export const DialectKind = { Sqlite: 'sqlite', Postgres: 'postgres' } as const;
@@ -117,6 +117,8 @@ export interface InboxTable {
   recipient_device_id: string | null;
   client_message_id: Bytes;
   content: Bytes | null;
+  /** Bytes of `content` (0 for a notice), for the inbox quotas (SPEC LIMIT-3). */
+  content_bytes: Generated<number>;
 }
 
 /** `sent_messages`: the idempotency record of each send, kept as long as its inbox rows may live. */

@@ -20,6 +20,7 @@
  *   waiting for an account or device lock, so it adds no deadlock.
  * @module
  */
+import { isSettingChange, SETTING_EVENT_KINDS } from '@pairwise/protocol/security-log';
 import {
   DAY_MS,
   DEFAULT_INACTIVE_DAYS,
@@ -62,6 +63,8 @@ import type {
   PreKeyUploadRow,
   SecurityEventRow,
   SignedPreKeyRow,
+  InboxQuota,
+  SecurityExpectation,
   SecurityPatch,
   Store,
 } from './store.js';
@@ -452,6 +455,10 @@ export class KyselyStore implements Store {
       const given = new Set(input.envelopes.map((envelope) => envelope.deviceId));
       const exact = given.size === input.envelopes.length && given.size === expected.size && [...given].every((id) => expected.has(id));
       if (!exact) abort(devicesChanged);
+      if (input.quota !== undefined && input.recipientAccountId !== input.senderAccountId) {
+        const full = await fullInboxes(trx, input, input.quota, current);
+        if (full.length > 0) abort({ status: 'inbox-full', deviceIds: full });
+      }
 
       const seqOf = new Map<string, number>();
       if (input.envelopes.length > 0) {
@@ -467,6 +474,7 @@ export class KyselyStore implements Store {
               sender_device_id: input.senderDeviceId,
               client_message_id: input.clientMessageId,
               content: envelope.content,
+              content_bytes: envelope.content.byteLength,
             })),
           )
           .returning(['seq', 'device_id'])
@@ -555,7 +563,8 @@ export class KyselyStore implements Store {
     return row === undefined ? null : toSecurityRow(row);
   }
 
-  async updateSecurity(accountId: string, patch: SecurityPatch, expectedFailures?: number): Promise<boolean> {
+  async updateSecurity(accountId: string, patch: SecurityPatch, expected: SecurityExpectation = {}): Promise<boolean> {
+    const { pinFailures: expectedFailures, pinSet } = expected;
     const changes = securityChanges(patch);
     // Nothing to change: only say whether the account (with that failure count) is there.
     if (Object.keys(changes).length === 0) {
@@ -564,6 +573,7 @@ export class KyselyStore implements Store {
         .select('account_id')
         .where('account_id', '=', accountId)
         .$if(expectedFailures !== undefined, (qb) => qb.where('pin_failures', '=', expectedFailures!))
+        .$if(pinSet !== undefined, (qb) => qb.where('pin_hash', pinSet ? 'is not' : 'is', null))
         .executeTakeFirst();
       return row !== undefined;
     }
@@ -574,6 +584,7 @@ export class KyselyStore implements Store {
       .set(changes)
       .where('account_id', '=', accountId)
       .$if(expectedFailures !== undefined, (qb) => qb.where('pin_failures', '=', expectedFailures!))
+      .$if(pinSet !== undefined, (qb) => qb.where('pin_hash', pinSet ? 'is not' : 'is', null))
       .executeTakeFirst();
     return Number(result.numUpdatedRows) > 0;
   }
@@ -601,23 +612,33 @@ export class KyselyStore implements Store {
           network: event.network,
         })
         .execute();
-      // The newest entry past the limit, in listing order; it and everything older goes.
-      const cut = await trx
+      // Past the limit, the oldest entries go, in listing order; but a change of settings makes
+      // room only among changes of settings, so that flipping settings can never push a link, a
+      // removal or a failed PIN out of the log (SPEC SECLOG-1, SECLOG-3).
+      const counted = await trx
         .selectFrom('security_events')
-        .select(['at', 'seq'])
+        .select((eb) => eb.fn.countAll<number | string | bigint>().as('n'))
         .where('account_id', '=', event.accountId)
-        .orderBy('at', 'desc')
-        .orderBy('seq', 'desc')
-        .limit(1)
-        .offset(SECURITY_LOG_MAX_EVENTS)
-        .executeTakeFirst();
-      if (cut === undefined) return;
-      const at = int(cut.at);
-      const seq = int(cut.seq);
+        .executeTakeFirstOrThrow();
+      const excess = int(counted.n) - SECURITY_LOG_MAX_EVENTS;
+      if (excess <= 0) return;
+      const victims = await trx
+        .selectFrom('security_events')
+        .select('seq')
+        .where('account_id', '=', event.accountId)
+        .$if(isSettingChange(event.kind), (qb) => qb.where('kind', 'in', [...SETTING_EVENT_KINDS]))
+        .orderBy('at')
+        .orderBy('seq')
+        .limit(excess)
+        .execute();
+      if (victims.length === 0) return;
       await trx
         .deleteFrom('security_events')
-        .where('account_id', '=', event.accountId)
-        .where((eb) => eb.or([eb('at', '<', at), eb.and([eb('at', '=', at), eb('seq', '<=', seq)])]))
+        .where(
+          'seq',
+          'in',
+          victims.map((victim) => victim.seq),
+        )
         .execute();
     });
   }
@@ -882,6 +903,51 @@ async function deviceAccounts(trx: Transaction<Database>, deviceIds: readonly st
     for (const row of rows) accountOf.set(row.device_id, row.account_id);
   }
   return accountOf;
+}
+
+/**
+ * The recipient's devices that this message would take past the quota (SPEC LIMIT-3), counting
+ * only message rows from other accounts (the covering index inbox_device_id_sender answers this
+ * without reading any content).
+ */
+async function fullInboxes(
+  trx: Transaction<Database>,
+  input: EnqueueInput,
+  quota: InboxQuota,
+  current: readonly { readonly device_id: string; readonly account_id: string }[],
+): Promise<string[]> {
+  const recipientDevices = new Set(current.filter((d) => d.account_id === input.recipientAccountId).map((d) => d.device_id));
+  const envelopes = input.envelopes.filter((envelope) => recipientDevices.has(envelope.deviceId));
+  if (envelopes.length === 0) return [];
+  const rows = await trx
+    .selectFrom('inbox')
+    .select((eb) => [
+      'device_id',
+      eb.fn.countAll<number | string | bigint>().as('messages'),
+      eb.fn.sum<number | string | bigint>('content_bytes').as('bytes'),
+      eb.fn.sum<number | string | bigint>(eb.case().when('sender_account_id', '=', input.senderAccountId).then(1).else(0).end()).as('sender_messages'),
+      eb.fn
+        .sum<number | string | bigint>(eb.case().when('sender_account_id', '=', input.senderAccountId).then(eb.ref('content_bytes')).else(0).end())
+        .as('sender_bytes'),
+    ])
+    .where('device_id', 'in', envelopes.map((envelope) => envelope.deviceId))
+    .where('sender_account_id', 'is not', null)
+    .where('sender_account_id', '<>', input.recipientAccountId)
+    .groupBy('device_id')
+    .execute();
+  const usage = new Map(rows.map((row) => [row.device_id, row]));
+  return envelopes
+    .filter((envelope) => {
+      const row = usage.get(envelope.deviceId) ?? { messages: 0, bytes: 0, sender_messages: 0, sender_bytes: 0 };
+      const size = envelope.content.byteLength;
+      return (
+        int(row.messages) + 1 > quota.maxMessages ||
+        int(row.bytes) + size > quota.maxBytes ||
+        int(row.sender_messages) + 1 > quota.maxMessagesPerSender ||
+        int(row.sender_bytes) + size > quota.maxBytesPerSender
+      );
+    })
+    .map((envelope) => envelope.deviceId);
 }
 
 /** Marks two different accounts as contacts of each other (both directions; idempotent). */

@@ -245,6 +245,22 @@ function attestationsAndPqPreKeys(kind: DialectKind): Migration {
 }
 
 /**
+ * Inbox quotas (SPEC LIMIT-3): each row's content size, so that a device's undelivered bytes can be
+ * summed without reading the contents, and an index to count them per sender.
+ */
+function inboxQuotas(kind: DialectKind): Migration {
+  const length = kind === DialectKind.Postgres ? sql`octet_length(content)` : sql`length(content)`;
+  return {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema.alterTable('inbox').addColumn('content_bytes', 'integer', (col) => col.notNull().defaultTo(0)).execute();
+      await sql`update inbox set content_bytes = coalesce(${length}, 0)`.execute(db);
+      // Covering, so that the sums never read a row's content.
+      await db.schema.createIndex('inbox_device_id_sender').on('inbox').columns(['device_id', 'sender_account_id', 'content_bytes']).execute();
+    },
+  };
+}
+
+/**
  * The `expiresAt` of a device list body in list format 1, or `null`: u8 format (1), account id
  * (u32 length, bytes), u64 version, u64 issuedAt, u64 expiresAt, then the devices. Written out
  * here, frozen, because a migration must read the data as it was when the migration was
@@ -270,6 +286,7 @@ export function migrations(kind: DialectKind): Record<string, Migration> {
     [INITIAL_MIGRATION]: initialSchema(kind),
     [SECURITY_MIGRATION]: securityAndTemporarySessions(kind),
     '0003_attestations_and_pq_prekeys': attestationsAndPqPreKeys(kind),
+    '0004_inbox_quotas': inboxQuotas(kind),
   };
 }
 

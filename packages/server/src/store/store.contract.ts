@@ -756,17 +756,17 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
 
     it('[SSTORE-29] updateSecurity with expectedFailures changes nothing unless pinFailures is still that value', async () => {
       await register('alice');
-      expect(await store.updateSecurity('alice', { pinFailures: 1, pinNextTryAt: T0 + 1 }, 1)).toBe(false);
+      expect(await store.updateSecurity('alice', { pinFailures: 1, pinNextTryAt: T0 + 1 }, { pinFailures: 1 })).toBe(false);
       expect(await store.getSecurity('alice')).toMatchObject({ pinFailures: 0, pinNextTryAt: 0 });
-      expect(await store.updateSecurity('alice', { pinFailures: 1, pinNextTryAt: T0 + 1 }, 0)).toBe(true);
+      expect(await store.updateSecurity('alice', { pinFailures: 1, pinNextTryAt: T0 + 1 }, { pinFailures: 0 })).toBe(true);
       expect(await store.getSecurity('alice')).toMatchObject({ pinFailures: 1, pinNextTryAt: T0 + 1 });
-      expect(await store.updateSecurity('alice', { pinReminderStage: 1 }, 0)).toBe(false);
-      expect(await store.updateSecurity('alice', {}, 0)).toBe(false);
-      expect(await store.updateSecurity('alice', {}, 1)).toBe(true);
-      expect(await store.updateSecurity('nobody', { pinFailures: 1 }, 0)).toBe(false);
+      expect(await store.updateSecurity('alice', { pinReminderStage: 1 }, { pinFailures: 0 })).toBe(false);
+      expect(await store.updateSecurity('alice', {}, { pinFailures: 0 })).toBe(false);
+      expect(await store.updateSecurity('alice', {}, { pinFailures: 1 })).toBe(true);
+      expect(await store.updateSecurity('nobody', { pinFailures: 1 }, { pinFailures: 0 })).toBe(false);
 
       // Two tries racing on the same count: exactly one is counted.
-      const results = await Promise.all(Array.from({ length: 6 }, (_, i) => store.updateSecurity('alice', { pinFailures: 2, pinNextTryAt: T0 + i }, 1)));
+      const results = await Promise.all(Array.from({ length: 6 }, (_, i) => store.updateSecurity('alice', { pinFailures: 2, pinNextTryAt: T0 + i }, { pinFailures: 1 })));
       expect(results.filter(Boolean)).toHaveLength(1);
       expect((await store.getSecurity('alice'))!.pinFailures).toBe(2);
     });
@@ -1105,6 +1105,55 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
       expect(await store.addPreKeys(primary.deviceId, pq, { oneTime: 200, pqOneTime: 1 })).toBe('too-many');
       expect(await store.addPreKeys(primary.deviceId, pq, { oneTime: 200, pqOneTime: 2 })).toEqual({ oneTime: 1, pqOneTime: 2 });
     });
+
+    it('[SSTORE-46] a send past a recipient device\'s inbox quota is refused and stores nothing; own traffic is not counted', async () => {
+      const alice = await register('alice');
+      const bob = await register('bob');
+      const carol = await register('carol');
+      const { device: bobLaptop } = await linkNew('bob');
+      const quota = { maxMessages: 5, maxBytes: 10_000, maxMessagesPerSender: 3, maxBytesPerSender: 10_000 };
+      const toBob = (sender: DeviceRow, now: number) => ({ ...message(sender, 'bob', [bob.primary.deviceId, bobLaptop.deviceId], now), quota });
+      for (let i = 0; i < 3; i++) expect((await store.enqueue(toBob(alice.primary, T0 + i))).status).toBe('accepted');
+      // Alice's share is used up; nothing of the refused send is stored, and its id is not used up.
+      const refused = toBob(alice.primary, T0 + 3);
+      expect(await store.enqueue(refused)).toEqual({ status: 'inbox-full', deviceIds: [bob.primary.deviceId, bobLaptop.deviceId] });
+      expect(await inboxOf(bob.primary.deviceId)).toHaveLength(3);
+      // Carol may still write until the device's total is reached.
+      for (let i = 0; i < 2; i++) expect((await store.enqueue(toBob(carol.primary, T0 + i))).status).toBe('accepted');
+      expect((await store.enqueue(toBob(carol.primary, T0 + 9))).status).toBe('inbox-full');
+      // Bob's own devices still reach each other, and what they send is not counted against others.
+      expect((await store.enqueue({ ...message(bob.primary, 'bob', [bobLaptop.deviceId]), quota })).status).toBe('accepted');
+      expect((await store.enqueue({ ...message(bob.primary, 'alice', [alice.primary.deviceId, bobLaptop.deviceId]), quota })).status).toBe('accepted');
+      // Once Bob's phone collects Alice's rows, her send goes through, under the same client message id.
+      const rows = await inboxOf(bob.primary.deviceId);
+      await store.ackInbox(bob.primary.deviceId, rows.filter((row) => row.item.kind === 'message' && row.item.senderAccountId === 'alice').map((row) => row.seq));
+      expect((await store.enqueue({ ...refused, envelopes: [refused.envelopes[0]!], quota: { ...quota, maxMessages: 100 } })).status).toBe('devices-changed');
+      const laptopRows = await inboxOf(bobLaptop.deviceId);
+      await store.ackInbox(bobLaptop.deviceId, laptopRows.map((row) => row.seq));
+      expect((await store.enqueue(refused)).status).toBe('accepted');
+      // Bytes count as well as rows.
+      const big = { ...message(carol.primary, 'alice', [alice.primary.deviceId]), quota: { ...quota, maxBytesPerSender: 47 } };
+      expect((await store.enqueue(big)).status).toBe('inbox-full');
+    });
+
+    it('[SSTORE-47] when the security log is full, changes of settings make room only among themselves', async () => {
+      await register('alice');
+      await store.addSecurityEvent(securityEvent('alice', T0, 'device-linked'));
+      for (let i = 1; i < SECURITY_LOG_MAX_EVENTS; i++) await store.addSecurityEvent(securityEvent('alice', T0 + i, i % 2 === 0 ? 'pin-failed' : 'pin-changed'));
+      // 1,000 setting changes later the link and every failure are all still there.
+      for (let i = 0; i < 2 * SECURITY_LOG_MAX_EVENTS; i++) await store.addSecurityEvent(securityEvent('alice', T0 + SECURITY_LOG_MAX_EVENTS + i, 'policies-changed'));
+      const kept = await store.listSecurityEvents('alice', 1000);
+      expect(kept).toHaveLength(SECURITY_LOG_MAX_EVENTS);
+      expect(kept.filter((e) => e.kind === 'device-linked')).toHaveLength(1);
+      expect(kept.filter((e) => e.kind === 'pin-failed')).toHaveLength((SECURITY_LOG_MAX_EVENTS - 1) / 2 | 0);
+      // The newest setting change is kept; the older ones made room for it.
+      expect(kept[0]!.at).toBe(T0 + 3 * SECURITY_LOG_MAX_EVENTS - 1);
+      // A link makes room by pushing out the oldest entry of any kind.
+      await store.addSecurityEvent(securityEvent('alice', T0 + 10 * SECURITY_LOG_MAX_EVENTS, 'device-removed'));
+      const after = await store.listSecurityEvents('alice', 1000);
+      expect(after).toHaveLength(SECURITY_LOG_MAX_EVENTS);
+      expect(after.filter((e) => e.kind === 'device-linked')).toHaveLength(0);
+    });
   });
 
   describe(`Store contract (${name}), migrated from the previous schema`, () => {
@@ -1145,7 +1194,7 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
         // The old companion has been idle 90 days, past the default 30; the phone was used at T0.
         expect((await store.listInactiveCompanions(T0)).map((d) => d.deviceId)).toEqual([companionId]);
         expect((await store.listUnusedPrimaries(T0 + 15 * DAY, 'expire')).map((d) => d.deviceId)).toEqual([primaryId]);
-        expect(await store.updateSecurity('alice', { pinFailures: 1 }, 0)).toBe(true);
+        expect(await store.updateSecurity('alice', { pinFailures: 1 }, { pinFailures: 0 })).toBe(true);
         await store.addSecurityEvent(securityEvent('alice', T0));
         expect(await store.listSecurityEvents('alice', 10)).toHaveLength(1);
         await store.markTemporaryDevicesDisconnected(T0);

@@ -88,6 +88,14 @@ export interface PreKeyUploadRow {
   readonly pqOneTimePreKeys: readonly SignedPreKeyRow[];
 }
 
+/** What `updateSecurity` compares before it writes. */
+export interface SecurityExpectation {
+  /** pinFailures is still this. */
+  readonly pinFailures?: number;
+  /** A PIN is set (true) or not (false). */
+  readonly pinSet?: boolean;
+}
+
 /** How many one-time prekeys of each kind a device has on the server. */
 export interface PreKeyCounts {
   readonly oneTime: number;
@@ -169,6 +177,22 @@ export interface EnqueueInput {
   readonly envelopes: readonly { readonly deviceId: string; readonly content: Uint8Array }[];
   readonly now: number;
   readonly expiresAt: number;
+  /** Bounds on each recipient device's undelivered rows from other accounts; none: unbounded. */
+  readonly quota?: InboxQuota;
+}
+
+/**
+ * How much may wait undelivered in one device's inbox (SPEC LIMIT-3), counting message rows from
+ * accounts other than the device's own: the account's own traffic (copies for its other devices)
+ * is never held back by what others sent.
+ */
+export interface InboxQuota {
+  /** Rows and content bytes from all other accounts together. */
+  readonly maxMessages: number;
+  readonly maxBytes: number;
+  /** Rows and content bytes from the sending account. */
+  readonly maxMessagesPerSender: number;
+  readonly maxBytesPerSender: number;
 }
 
 /**
@@ -183,6 +207,8 @@ export interface EnqueueInput {
  * - recipient-unavailable: the recipient is another account and none of its devices is current:
  *   nobody could read the message; nothing was stored, but the sender is recorded as a contact of
  *   the recipient's (that direction only), so that it hears when a device of the recipient attests.
+ * - inbox-full: storing the message would take a device of the recipient past `quota`
+ *   (`deviceIds`: those devices); nothing was stored.
  * Each refusal also forgets the client message id, so a later retry is judged afresh.
  */
 export type EnqueueResult =
@@ -190,7 +216,8 @@ export type EnqueueResult =
   | { readonly status: 'duplicate' }
   | { readonly status: 'devices-changed' }
   | { readonly status: 'sender-not-current' }
-  | { readonly status: 'recipient-unavailable' };
+  | { readonly status: 'recipient-unavailable' }
+  | { readonly status: 'inbox-full'; readonly deviceIds: readonly string[] };
 
 /** Linking a companion: everything is checked and changed in one transaction. */
 export interface LinkCompanionInput {
@@ -333,11 +360,12 @@ export interface Store {
   /** The account's PIN state and policies; null for an unknown account. */
   getSecurity(accountId: string): Promise<AccountSecurityRow | null>;
   /**
-   * Changes the account's PIN state and policies. With `expectedFailures`, only if pinFailures is
-   * still that value (a compare-and-set, so two PIN tries racing on two nodes cannot both count
-   * as the same try); returns whether the change was made.
+   * Changes the account's PIN state and policies. With `expected`, only if the row still is as
+   * expected (a compare-and-set: two PIN tries racing on two nodes cannot both count as the same
+   * try, and of two "turn on the PIN" at once only one turns it on); returns whether the change
+   * was made.
    */
-  updateSecurity(accountId: string, patch: SecurityPatch, expectedFailures?: number): Promise<boolean>;
+  updateSecurity(accountId: string, patch: SecurityPatch, expected?: SecurityExpectation): Promise<boolean>;
 
   /** Appends to the security log, keeping the newest SECURITY_LOG_MAX_EVENTS of the account. */
   addSecurityEvent(event: SecurityEventRow): Promise<void>;

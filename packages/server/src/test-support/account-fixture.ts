@@ -14,6 +14,7 @@ import type { ServerContext } from '../context.js';
 import { openSqliteStore } from '../store/open-sqlite-store.js';
 import type { DeviceRow, Store } from '../store/store.js';
 import { Hub } from '../ws/hub.js';
+import { createGuards } from '../guards.js';
 
 /** The fixture's device ids. */
 export interface FixtureIds {
@@ -96,7 +97,8 @@ export async function accountFixture(options: AccountFixtureOptions = {}): Promi
   const hub = new Hub();
   const bus = new InProcessBus();
   const context = (): ServerContext => ctx;
-  const ctx: ServerContext = { config: parseConfig({}), store: options.wrap?.(store, ids, context) ?? store, bus, clock, hub, log: silent };
+  const config = parseConfig({});
+  const ctx: ServerContext = { config, store: options.wrap?.(store, ids, context) ?? store, bus, clock, hub, guards: createGuards(config, clock), log: silent };
   hub.attach(ctx);
   open.push(async () => {
     hub.detach();

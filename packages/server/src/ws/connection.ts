@@ -7,15 +7,27 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { MessageInitShape } from '@bufbuild/protobuf';
-import { ProtocolError, WireError } from '@pairwise/protocol/errors';
+import { CLOSE_AUTH_TIMEOUT, CLOSE_BAD_FRAMES, CLOSE_NOT_READING, CLOSE_RATE_EXCEEDED, ProtocolError, WireError } from '@pairwise/protocol/errors';
 import { decodeClientFrame, encodeServerFrame } from '@pairwise/protocol/frames';
-import { CHALLENGE_TTL_MS, RATE_LIMIT_BURST, RATE_LIMIT_PER_SECOND } from '@pairwise/protocol/limits';
+import {
+  AUTH_DEADLINE_MS,
+  CHALLENGE_TTL_MS,
+  LINK_SESSION_MS,
+  LINK_TOKEN_TTL_MS,
+  MAX_BAD_FRAMES,
+  MAX_RATE_REFUSALS,
+  MAX_UNREAD_BYTES,
+  PUSH_BUFFER_BYTES,
+  RATE_LIMIT_BURST,
+  RATE_LIMIT_PER_SECOND,
+} from '@pairwise/protocol/limits';
 import { PROTOCOL_VERSION } from '@pairwise/protocol/version';
 import type { ResponseSchema, ServerFrameSchema } from '@pairwise/protocol/wire';
 import type { WebSocket } from 'ws';
 import type { ServerContext } from '../context.js';
 import { HANDLERS } from '../handlers/table.js';
 import type { DeviceKind } from '../store/store.js';
+import { CLOSE_TRY_AGAIN_LATER } from './admission.js';
 import { RateLimiter } from './rate-limiter.js';
 
 /** The result part of a Response. */
@@ -38,19 +50,39 @@ export interface ConnectionOrigin {
   readonly userAgent: string;
 }
 
+/**
+ * What one request's handler may ask of the edge. Each request has its own, so that one request
+ * failing can never drop another's follow-up work (such as the start of delivery after
+ * authentication) while both are in flight.
+ */
+export interface RequestScope {
+  /** Runs `task` once this request's response has been sent (and not if it failed). */
+  afterResponse(task: () => Promise<void>): void;
+}
+
 let nextConnectionId = 1;
 
 export class Connection {
   readonly id = nextConnectionId++;
+  /** When the socket opened (server clock), for the authentication deadline (SPEC LIMIT-5). */
+  readonly openedAt: number;
   device: AuthenticatedDevice | null = null;
+  /** An Authenticate is being checked: a second one at the same time is refused (SPEC AUTH-4). */
+  authenticating = false;
   /** Hashes (hex) of the live link tokens this not-yet-linked companion waits on. */
   readonly pendingLinks = new Set<string>();
   linkTokensIssued = 0;
   /** Highest inbox seq pushed on this connection; the pump reads after it. */
   lastPushedSeq = 0;
   private challenge: { nonce: Uint8Array; expiresAt: number } | null = null;
-  private readonly afterResponseTasks: (() => Promise<void>)[] = [];
   private readonly limiter: RateLimiter;
+  private badFrames = 0;
+  private rateRefusals = 0;
+  /** Bytes handed to the socket and not yet written out to the network (SPEC LIMIT-1, LIMIT-2). */
+  private unsentBytes = 0;
+  private readonly drainListeners = new Set<() => void>();
+  private readonly closeListeners = new Set<() => void>();
+  private deadline: NodeJS.Timeout | null = null;
   private closed = false;
 
   constructor(
@@ -58,12 +90,55 @@ export class Connection {
     readonly ctx: ServerContext,
     readonly origin: ConnectionOrigin,
   ) {
+    this.openedAt = ctx.clock.now();
     this.limiter = new RateLimiter(RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST, () => ctx.clock.now());
+    socket.once('close', () => {
+      this.closed = true;
+      if (this.deadline !== null) clearTimeout(this.deadline);
+      for (const listener of this.closeListeners) listener();
+      this.closeListeners.clear();
+      this.drainListeners.clear();
+    });
   }
 
-  /** Sends the first challenge (SPEC AUTH-1). */
+  /** Called once, when the connection becomes a device (app.ts: it is pending no more, SPEC LIMIT-4). */
+  onSignedIn: (() => void) | null = null;
+
+  /** The connection has proved it is `device` (SPEC AUTH-1). */
+  signIn(device: AuthenticatedDevice): void {
+    this.device = device;
+    this.onSignedIn?.();
+    this.onSignedIn = null;
+  }
+
+  /** Closes a socket that is not yet a device because the server is full of those (SPEC LIMIT-4). */
+  evict(): void {
+    this.close(CLOSE_TRY_AGAIN_LATER, 'TRY_AGAIN_LATER');
+  }
+
+  /** Sends the first challenge (SPEC AUTH-1) and starts the authentication deadline (SPEC LIMIT-5). */
   start(): void {
     this.push({ body: { case: 'challenge', value: this.issueChallenge() } });
+    this.checkDeadline(AUTH_DEADLINE_MS);
+  }
+
+  /**
+   * A socket that is neither a device nor a companion showing link codes holds a file descriptor
+   * and a slot for nothing: it is closed AUTH_DEADLINE_MS after it opened. A companion that asked
+   * for a link code may wait for the phone for its whole link session. Real time, not the server's
+   * clock: this bounds resources, not protocol state.
+   */
+  private checkDeadline(delayMs: number): void {
+    this.deadline = setTimeout(() => {
+      this.deadline = null;
+      if (this.closed || this.device !== null) return;
+      const linkingUntil = this.openedAt + LINK_SESSION_MS + LINK_TOKEN_TTL_MS;
+      const now = this.ctx.clock.now();
+      if (this.authenticating) this.checkDeadline(1000);
+      else if (this.linkTokensIssued > 0 && now < linkingUntil) this.checkDeadline(Math.min(linkingUntil - now, LINK_SESSION_MS));
+      else this.close(CLOSE_AUTH_TIMEOUT, 'AUTH_TIMEOUT');
+    }, delayMs);
+    this.deadline.unref();
   }
 
   /** A fresh single-use nonce for this connection; any earlier one stops working. */
@@ -89,32 +164,46 @@ export class Connection {
 
   /** Handles one inbound WebSocket message. Never throws. */
   async receive(data: Uint8Array, isBinary: boolean): Promise<void> {
-    let requestId = 0;
+    if (this.closed) return;
+    // Every frame counts against the rate limit, a frame that cannot even be decoded included:
+    // refusing it costs a reply, which must not come cheaper than a well-formed request (SPEC LIMIT-2).
+    if (!this.limiter.take()) {
+      if (++this.rateRefusals > MAX_RATE_REFUSALS) {
+        this.close(CLOSE_RATE_EXCEEDED, 'RATE_LIMITED');
+        return;
+      }
+      this.fail(requestIdOf(data), new ProtocolError('RATE_LIMITED', undefined, { retryAt: this.ctx.clock.now() + 1000 }));
+      return;
+    }
+    this.rateRefusals = 0;
+    let frame: ReturnType<typeof decodeClientFrame>;
     try {
       if (!isBinary) throw new ProtocolError('BAD_FRAME', 'frames are binary Protocol Buffers');
-      const frame = decodeClientFrame(data);
-      requestId = frame.requestId;
-      // After decoding, so that the refusal names the request it refuses.
-      if (!this.limiter.take()) throw new ProtocolError('RATE_LIMITED');
+      frame = decodeClientFrame(data);
+    } catch (error) {
+      // No honest client sends one; a few are answered, in case a bug in one shows itself.
+      if (++this.badFrames > MAX_BAD_FRAMES) this.close(CLOSE_BAD_FRAMES, 'BAD_FRAME');
+      else this.fail(0, error instanceof ProtocolError ? error : new ProtocolError('BAD_FRAME'));
+      return;
+    }
+    const { requestId } = frame;
+    const tasks: (() => Promise<void>)[] = [];
+    const scope: RequestScope = { afterResponse: (task) => void tasks.push(task) };
+    try {
       const body = frame.body;
       if (body.case === undefined) throw new ProtocolError('BAD_FRAME', 'the frame has no body');
       const entry = HANDLERS[body.case];
       if (entry.access !== 'anyone' && this.device === null) throw new ProtocolError('NOT_AUTHENTICATED');
       if (entry.access === 'primary' && this.device?.kind !== 'primary') throw new ProtocolError('FORBIDDEN');
-      const result = await entry.handle(this, body.value as never);
+      const result = await entry.handle(this, body.value as never, scope);
       if (requestId !== 0) this.respond(requestId, result);
     } catch (error) {
-      this.afterResponseTasks.length = 0;
       this.fail(requestId, error);
+      return;
     }
-    for (const task of this.afterResponseTasks.splice(0)) {
+    for (const task of tasks) {
       await task().catch((error: unknown) => this.ctx.log.error({ err: String(error) }, 'after-response task failed'));
     }
-  }
-
-  /** Runs `task` once the current request's response has been sent (and not if it failed). */
-  afterResponse(task: () => Promise<void>): void {
-    this.afterResponseTasks.push(task);
   }
 
   /** Sends a successful response. */
@@ -149,10 +238,41 @@ export class Connection {
     if (closeCode !== null) this.close(closeCode, protocolError.code);
   }
 
-  /** Sends a frame if the socket is still open. */
+  /**
+   * Sends a frame if the socket is still open. A peer that lets MAX_UNREAD_BYTES of frames pile up
+   * unread is not a client that reads, and is closed (SPEC LIMIT-2). Pushers that can wait (the
+   * inbox pump) check `canPush` first and wait for `onDrain`.
+   */
   push(frame: ServerFrameInit): void {
     if (this.closed || this.socket.readyState !== this.socket.OPEN) return;
-    this.socket.send(encodeServerFrame(frame));
+    if (this.unsentBytes > MAX_UNREAD_BYTES) {
+      this.close(CLOSE_NOT_READING, 'NOT_READING');
+      return;
+    }
+    const bytes = encodeServerFrame(frame);
+    this.unsentBytes += bytes.byteLength;
+    // The callback runs once ws has written the frame to the network (or failed to).
+    this.socket.send(bytes, () => {
+      this.unsentBytes -= bytes.byteLength;
+      if (this.unsentBytes <= PUSH_BUFFER_BYTES / 2) for (const listener of [...this.drainListeners]) listener();
+    });
+  }
+
+  /** Whether a pusher that can wait should push now: the send buffer is below PUSH_BUFFER_BYTES. */
+  get canPush(): boolean {
+    return this.unsentBytes < PUSH_BUFFER_BYTES;
+  }
+
+  /** Calls `listener` whenever the send buffer has drained to half of PUSH_BUFFER_BYTES. */
+  onDrain(listener: () => void): () => void {
+    this.drainListeners.add(listener);
+    return () => this.drainListeners.delete(listener);
+  }
+
+  /** Calls `listener` once, when the socket has closed. */
+  onClose(listener: () => void): void {
+    if (this.closed) listener();
+    else this.closeListeners.add(listener);
   }
 
   /** Closes the socket with a code and a short reason (never anything secret). */
@@ -160,6 +280,8 @@ export class Connection {
     if (this.closed) return;
     this.closed = true;
     this.socket.close(code, reason);
+    // A peer that does not answer the closing handshake does not hold the socket for ever.
+    setTimeout(() => this.socket.terminate(), CLOSE_HANDSHAKE_MS).unref();
   }
 
   get isClosed(): boolean {
@@ -170,6 +292,24 @@ export class Connection {
   get isOpen(): boolean {
     return !this.closed && this.socket.readyState === this.socket.OPEN;
   }
+}
+
+/** How long a closing socket may take to answer the close handshake before it is cut. */
+const CLOSE_HANDSHAKE_MS = 5000;
+
+/**
+ * The request id of a frame refused before decoding (field 1, a varint, when the frame starts
+ * with it), so that the refusal names its request; 0 when it cannot be read cheaply.
+ */
+function requestIdOf(data: Uint8Array): number {
+  if (data[0] !== 0x08) return 0;
+  let value = 0;
+  for (let i = 1, shift = 0; i < Math.min(data.length, 6); i++, shift += 7) {
+    const byte = data[i] ?? 0;
+    value += (byte & 0x7f) * 2 ** shift;
+    if ((byte & 0x80) === 0) return value;
+  }
+  return 0;
 }
 
 /** Errors that carry the current device lists (DEVICES_CHANGED) attach them here. */

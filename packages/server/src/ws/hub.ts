@@ -15,8 +15,11 @@ import { inboxRowToDeliver } from '../handlers/convert.js';
 import { removeTemporaryDeviceIfGone, temporaryDeviceWentAway } from '../temporary-sessions.js';
 import type { Connection } from './connection.js';
 
-/** Rows read from the store per round of a pump. */
-const PUMP_BATCH = 200;
+/**
+ * Rows read from the store per round of a pump: at most 4 MiB of the largest messages held in
+ * memory per connection at a time.
+ */
+const PUMP_BATCH = 64;
 /** A pump stops when this many pushed rows are unacknowledged, and resumes on acks. */
 const MAX_UNACKED = 1000;
 /** A temporary device is checked this long after its last socket closed (the grace, and a margin). */
@@ -25,6 +28,8 @@ const TEMPORARY_CHECK_DELAY_MS = TEMPORARY_SESSION_GRACE_MS + 1000;
 interface PumpState {
   running: boolean;
   again: boolean;
+  /** Stopped because the socket's send buffer was full; the next drain starts it again. */
+  waitingForDrain: boolean;
   unacked: Set<number>;
 }
 
@@ -66,7 +71,13 @@ export class Hub {
 
   /** Starts pushing the connection's inbox. */
   startDelivery(connection: Connection): void {
-    this.pumps.set(connection, { running: false, again: false, unacked: new Set() });
+    const state: PumpState = { running: false, again: false, waitingForDrain: false, unacked: new Set() };
+    this.pumps.set(connection, state);
+    connection.onDrain(() => {
+      if (!state.waitingForDrain) return;
+      state.waitingForDrain = false;
+      void this.pump(connection);
+    });
     void this.pump(connection);
   }
 
@@ -196,7 +207,9 @@ export class Hub {
 
   /**
    * Pushes the device's inbox rows after the last one pushed on this connection, in seq order,
-   * pausing while MAX_UNACKED are outstanding. One pump runs per connection; a call while it runs
+   * pausing while MAX_UNACKED are outstanding and while the socket's send buffer holds
+   * PUSH_BUFFER_BYTES (SPEC LIMIT-1): a device that does not read holds at most that much of the
+   * server's memory, however large its inbox. One pump runs per connection; a call while it runs
    * makes it go round once more.
    */
   private async pump(connection: Connection): Promise<void> {
@@ -212,13 +225,22 @@ export class Hub {
       do {
         state.again = false;
         while (!connection.isClosed && state.unacked.size < MAX_UNACKED) {
+          if (!connection.canPush) {
+            state.waitingForDrain = true;
+            break;
+          }
           const limit = Math.min(PUMP_BATCH, MAX_UNACKED - state.unacked.size);
           const rows = await this.context().store.readInbox(device.deviceId, connection.lastPushedSeq, limit);
+          let pushed = 0;
+          // Rows left over when the buffer fills are read again after the drain.
           for (const row of rows) {
+            if (!connection.canPush || connection.isClosed) break;
             state.unacked.add(row.seq);
             connection.lastPushedSeq = row.seq;
             connection.push({ body: { case: 'deliver', value: inboxRowToDeliver(row) } });
+            pushed++;
           }
+          if (pushed < rows.length) continue;
           if (rows.length < limit) break;
         }
       } while (state.again && !connection.isClosed);
