@@ -31,13 +31,17 @@ import { Messenger, type SentMessage } from './messenger.js';
 import { NewDeviceWatch } from './new-device-watch.js';
 import type { PendingMessage } from './outbox.js';
 import {
+  acceptedPreKeys,
   duePreKeyRotation,
   makeInitialPreKeys,
   makeOneTimePreKeys,
   makePqOneTimePreKeys,
   ONE_TIME_PREKEY_BATCH,
+  preKeysAccepted,
   PQ_ONE_TIME_PREKEY_BATCH,
+  prunePreKeys,
   rotationUploaded,
+  type PreKeyUpload,
 } from './prekeys.js';
 import { PrimaryDevices } from './primary-devices.js';
 import { toSecurityLogEntry, toSecurityState, type SecurityLogEntry, type SecurityState } from './security.js';
@@ -622,6 +626,8 @@ export class PairwiseClient extends Emitter<ClientEventMap> {
       deviceId: this.identity.deviceId,
       clientTime,
     });
+    // What the server had of this device's one-time prekeys before it counts them (SPEC PREKEYS-5).
+    const accepted = await acceptedPreKeys(this.store);
     const result = await this.transport.send({
       case: 'authenticate',
       value: {
@@ -643,6 +649,8 @@ export class PairwiseClient extends Emitter<ClientEventMap> {
         // Devices linked while this one was offline are announced now (SPEC ALERT-1).
         this.background(this.deviceWatch.check());
         this.background(this.replenishPreKeys(authenticated.oneTimePreKeys, authenticated.pqOneTimePreKeys));
+        // One-time private keys the server handed out long ago go (SPEC PREKEYS-5).
+        this.background(prunePreKeys(this.store, accepted, authenticated));
         this.background(this.maintain());
         // Sends waiting for a contact's device look again; then resend what the outbox holds.
         this.background(this.messenger.recheckWaiting());
@@ -677,7 +685,7 @@ export class PairwiseClient extends Emitter<ClientEventMap> {
       async () => {
         const upload = await duePreKeyRotation(this.store, this.identity.device, this.now());
         if (upload === null) return;
-        await this.transport.request({ case: 'uploadPreKeys', value: { preKeys: upload } });
+        await this.uploadPreKeys(upload);
         await rotationUploaded(this.store);
       },
       async () => {
@@ -741,13 +749,24 @@ export class PairwiseClient extends Emitter<ClientEventMap> {
     try {
       const oneTimePreKeys = needOneTime ? await makeOneTimePreKeys(this.store, ONE_TIME_PREKEY_BATCH) : [];
       const pqOneTimePreKeys = needPq ? await makePqOneTimePreKeys(this.store, this.identity.device, PQ_ONE_TIME_PREKEY_BATCH) : [];
-      await this.transport.request({ case: 'uploadPreKeys', value: { preKeys: { oneTimePreKeys, pqOneTimePreKeys } } });
+      await this.uploadPreKeys({ oneTimePreKeys, pqOneTimePreKeys });
       if (needOneTime) this.replenishedAt.oneTime = this.now();
       if (needPq) this.replenishedAt.pq = this.now();
     } finally {
       // Retried at the next low-prekeys notice or connection.
       this.replenishing = false;
     }
+  }
+
+  /**
+   * Uploads prekeys; the server's counts in its answer let the one-time private keys it handed
+   * out long ago go (SPEC PREKEYS-5).
+   */
+  private async uploadPreKeys(preKeys: PreKeyUpload): Promise<void> {
+    // Read before sending: the counts are measured against what the server had already accepted.
+    const accepted = await acceptedPreKeys(this.store);
+    const result = await this.transport.request({ case: 'uploadPreKeys', value: { preKeys } });
+    await preKeysAccepted(this.store, preKeys, accepted, result.case === 'preKeyStatus' ? result.value : null);
   }
 
   private endedOnce: Promise<void> | null = null;

@@ -88,10 +88,10 @@ export const MAX_UNREAD_BYTES = 4 * 1024 * 1024;
 /** Frames that are not Pairwise frames one connection may send before it is closed (SPEC LIMIT-2). */
 export const MAX_BAD_FRAMES = 8;
 /**
- * Refusals in a row for the rate limit after which the connection is closed (SPEC LIMIT-2): a
- * client that backs off never comes near it.
+ * Frames a connection may send past its rate limit, net of the allowance it earns meanwhile,
+ * before it is closed (SPEC LIMIT-2): a client that slows down when refused never comes near it.
  */
-export const MAX_RATE_REFUSALS = RATE_LIMIT_BURST;
+export const MAX_RATE_DEBT = RATE_LIMIT_BURST;
 /** A connection must authenticate, register or start linking within this (SPEC LIMIT-5). */
 export const AUTH_DEADLINE_MS = 10 * SECOND;
 
@@ -119,5 +119,10 @@ export const TEMPORARY_SESSION_GRACE_MS = 60 * SECOND;
 /** Security log entries kept per account, and for how long (SPEC SECLOG-1). */
 export const SECURITY_LOG_MAX_EVENTS = 500;
 export const SECURITY_LOG_TTL_MS = 180 * DAY;
+/**
+ * Changes of settings kept in the security log (SPEC SECLOG-3): the oldest go first, so that
+ * however often settings flip, they fill at most this many of the entries a phone is shown.
+ */
+export const SECURITY_LOG_MAX_SETTING_EVENTS = 50;
 /** A day, for the policies above. */
 export const DAY_MS = DAY;

@@ -30,18 +30,59 @@ export class RawConnection {
       }
       for (const wake of this.waiters.splice(0)) wake();
     });
+    // A hostile test writes on after the server closed; the close code is what it checks.
+    socket.on('error', () => {});
     socket.on('close', (code) => {
       this.closeCode = code;
       for (const wake of this.waiters.splice(0)) wake();
     });
   }
 
-  /** Opens a connection and waits for the server's challenge. */
-  static async open(server: Pick<ServerProcess, 'url'>): Promise<RawConnection> {
-    const socket = new WebSocket(server.url);
+  /**
+   * Opens a connection and waits for the server's challenge. `headers` are sent with the upgrade
+   * (an Origin, or an X-Forwarded-For that a server trusting 127.0.0.1 as its proxy believes).
+   */
+  static async open(server: Pick<ServerProcess, 'url'>, headers: Record<string, string> = {}): Promise<RawConnection> {
+    const socket = new WebSocket(server.url, { headers });
     const connection = new RawConnection(socket);
     await connection.next((frame) => frame.body.case === 'challenge');
     return connection;
+  }
+
+  /**
+   * Tries to open a connection and reports how it went: 'open' once the challenge arrived, or the
+   * HTTP status with which the server refused the upgrade.
+   */
+  static async attempt(server: Pick<ServerProcess, 'url'>, headers: Record<string, string> = {}): Promise<{ connection: RawConnection } | { status: number }> {
+    const socket = new WebSocket(server.url, { headers });
+    const refused = new Promise<{ status: number }>((resolve, reject) => {
+      socket.once('unexpected-response', (_request, response) => resolve({ status: response.statusCode ?? 0 }));
+      socket.once('error', reject);
+    });
+    const connection = new RawConnection(socket);
+    const opened = connection.next((frame) => frame.body.case === 'challenge').then(() => ({ connection }));
+    return Promise.race([opened, refused]);
+  }
+
+  /**
+   * Stops reading from the socket, as a client that never reads does: what the server sends piles
+   * up in the kernel's buffers and then in the server's.
+   */
+  stopReading(): void {
+    this.socket.pause();
+  }
+
+  /** Sends a request without waiting for its response; returns its request id. */
+  sendRequest(body: Body): number {
+    const requestId = this.nextId++;
+    this.socket.send(encodeClientFrame({ requestId, body }));
+    return requestId;
+  }
+
+  /** The response to `requestId` (already received or still to come). */
+  async response(requestId: number, timeoutMs = 5000): Promise<Response> {
+    const frame = await this.next((candidate) => candidate.body.case === 'response' && candidate.body.value.requestId === requestId, timeoutMs);
+    return (frame.body as { value: Response }).value;
   }
 
   /** Sends raw bytes (or text) exactly as given. */
@@ -50,11 +91,8 @@ export class RawConnection {
   }
 
   /** Sends a request and resolves with its response. */
-  async request(body: Body): Promise<Response> {
-    const requestId = this.nextId++;
-    this.socket.send(encodeClientFrame({ requestId, body }));
-    const frame = await this.next((candidate) => candidate.body.case === 'response' && candidate.body.value.requestId === requestId);
-    return (frame.body as { value: Response }).value;
+  request(body: Body, timeoutMs = 5000): Promise<Response> {
+    return this.response(this.sendRequest(body), timeoutMs);
   }
 
   /** The next frame matching `predicate` (already received or still to come). */
@@ -70,6 +108,11 @@ export class RawConnection {
         setTimeout(resolve, 50);
       });
     }
+  }
+
+  /** Every frame received and not yet taken, e.g. to count pushed deliveries. */
+  get received(): readonly ServerFrame[] {
+    return this.frames;
   }
 
   /** Authenticates as the device kept in `store`; `now` is the server's time (a test's fake clock). */

@@ -6,22 +6,17 @@ import { describe, expect, it } from 'vitest';
 import { LinkRequest } from '@pairwise/client/link-request';
 import { MemoryStore } from '@pairwise/client/memory-store';
 import { PairwiseClient } from '@pairwise/client/pairwise-client';
-import type { SocketFactory, SocketLike } from '@pairwise/client/socket';
-import WebSocket from 'ws';
 import type { ServerProcess } from './server-process.js';
+import { withServerDatabase } from './test-support/server-database.js';
 import { useServerProcess } from './test-support/use-server-process.js';
-import { connectOptions, eventually } from './test-clients.js';
+import { connectOptions, eventually, socketsFrom } from './test-clients.js';
 
 let server: ServerProcess;
 useServerProcess({ get: () => server, set: (started) => (server = started) }, { env: { TRUSTED_PROXIES: '127.0.0.1' } });
 let untrusting: ServerProcess;
 useServerProcess({ get: () => untrusting, set: (started) => (untrusting = started) });
 
-/** Sockets that arrive through the trusted proxy on behalf of `ip`. */
-function from(ip: string): SocketFactory {
-  return (url) =>
-    new WebSocket(url, { maxPayload: 1024 * 1024, headers: { 'user-agent': 'Pairwise Node SDK', 'x-forwarded-for': ip } }) as unknown as SocketLike;
-}
+const from = socketsFrom;
 
 async function phoneAt(target: ServerProcess, username: string, ip: string): Promise<PairwiseClient> {
   const client = await PairwiseClient.createAccount({ ...connectOptions(target, new MemoryStore()), socketFactory: from(ip), username });
@@ -90,15 +85,23 @@ describe('[SECLOG-1] [SECLOG-2] the security log', () => {
 
   it('answers with the newest 200 entries', async () => {
     const alice = await phoneAt(server, 'alice_log_many', '203.0.113.5');
-    for (let i = 0; i < 105; i++) {
-      await alice.setPin('482913');
-      await alice.disablePin('482913');
-    }
+    // Changes of settings are capped far below a page (SECLOG-3): the older entries are removals,
+    // written straight into the server's database as if a year of them had happened.
+    const start = Date.now() - 1000_000;
+    withServerDatabase(server, (db) => {
+      const insert = db.prepare(
+        "insert into security_events (account_id, at, kind, device_id, device_name, actor, network) values ('alice_log_many', ?, 'device-removed', '', 'Old laptop', 'phone', '')",
+      );
+      for (let i = 0; i < 250; i++) insert.run(start + i);
+    });
+    await alice.setPin('482913');
+    await alice.disablePin('482913');
     await alice.setPolicies({ inactiveDays: 7, phoneUnusedDays: 30 });
     const log = await alice.securityLog();
     expect(log).toHaveLength(200);
     expect(log[0]!.kind).toBe('policies-changed');
     expect(log[1]!.kind).toBe('pin-disabled');
+    expect(log.at(-1)!.at).toBe(start + 250 - 197);
     await alice.close();
   });
 

@@ -7,6 +7,8 @@ import { MemoryStore } from '@pairwise/client/memory-store';
 import { nodeSocketFactory } from '@pairwise/client/node/ws-socket';
 import { PairwiseClient } from '@pairwise/client/pairwise-client';
 import type { ClientStore } from '@pairwise/client/client-store';
+import type { SocketFactory, SocketLike } from '@pairwise/client/socket';
+import WebSocket from 'ws';
 import type { ServerProcess } from './server-process.js';
 
 /**
@@ -15,6 +17,15 @@ import type { ServerProcess } from './server-process.js';
  */
 export function connectOptions(server: Pick<ServerProcess, 'url' | 'origin'>, store: ClientStore = new MemoryStore(), now?: () => number) {
   return { origin: server.origin, url: server.url, socketFactory: nodeSocketFactory, store, ...(now ? { now } : {}) };
+}
+
+/**
+ * Sockets that arrive through a proxy the server trusts (TRUSTED_PROXIES=127.0.0.1) on behalf of
+ * `ip`, so that each client of a test can come from its own address.
+ */
+export function socketsFrom(ip: string): SocketFactory {
+  return (url) =>
+    new WebSocket(url, { maxPayload: 1024 * 1024, headers: { 'user-agent': 'Pairwise Node SDK', 'x-forwarded-for': ip } }) as unknown as SocketLike;
 }
 
 /** A primary device with a new account. */

@@ -4,6 +4,7 @@
 import { create } from '@bufbuild/protobuf';
 import { signDeviceChallenge } from '@pairwise/crypto/device-auth';
 import { generateEd25519KeyPair } from '@pairwise/crypto/ed25519';
+import { decodeServerFrame, encodeClientFrame } from '@pairwise/protocol/frames';
 import { PROTOCOL_VERSION } from '@pairwise/protocol/version';
 import { AuthenticateSchema } from '@pairwise/protocol/wire';
 import type { WebSocket } from 'ws';
@@ -75,5 +76,47 @@ describe('[AUTH-4] one authentication at a time per socket', () => {
     expect(first).toMatchObject({ status: 'fulfilled', value: { case: 'authenticated' } });
     expect(second).toMatchObject({ status: 'rejected', reason: { code: 'ALREADY_AUTHENTICATED' } });
     expect(ctx.hub.connectionsOf(companionId)).toEqual([connection]);
+  });
+});
+
+describe('[AUTH-4] a failing request does not drop another request\'s follow-up work', () => {
+  it('an Authenticate refused while the first is finishing still leaves inbox delivery started', async () => {
+    const keys = await generateEd25519KeyPair();
+    const inboxReads: string[] = [];
+    let interject: (() => Promise<void>) | null = null;
+    const { ctx, clock, ids } = await accountFixture({
+      companionSigningKey: keys.publicKey,
+      wrap: (inner) => {
+        const store = Object.create(inner) as Store;
+        // After authentication has queued the start of delivery, another request on the socket fails.
+        store.touchDevice = async (deviceId, now) => {
+          await interject?.();
+          return inner.touchDevice(deviceId, now);
+        };
+        store.readInbox = (deviceId, afterSeq, limit) => {
+          inboxReads.push(deviceId);
+          return inner.readInbox(deviceId, afterSeq, limit);
+        };
+        return store;
+      },
+    });
+    const sent: Uint8Array[] = [];
+    const socket = { readyState: 1, OPEN: 1, send: (bytes: Uint8Array, done: () => void) => (sent.push(bytes), done()), close: () => {}, once: () => {} };
+    const connection = new Connection(socket as unknown as WebSocket, ctx, { ipAddress: '192.0.2.7', userAgent: '' });
+    const { nonce } = connection.issueChallenge();
+    const clientTime = clock.now();
+    const signature = await signDeviceChallenge(keys.privateKey, { origin: ctx.config.publicOrigin, nonce, accountId: 'alice', deviceId: ids.companion, clientTime });
+    const body = { accountId: 'alice', deviceId: ids.companion, clientTime, signature, protocolVersion: PROTOCOL_VERSION };
+    interject = async () => {
+      interject = null;
+      await connection.receive(encodeClientFrame({ requestId: 2, body: { case: 'authenticate', value: body } }), true);
+    };
+    await connection.receive(encodeClientFrame({ requestId: 1, body: { case: 'authenticate', value: body } }), true);
+    const responses = sent.map((bytes) => decodeServerFrame(bytes)).filter((frame) => frame.body.case === 'response');
+    expect(responses.map((frame) => (frame.body.case === 'response' ? (frame.body.value.error?.code ?? frame.body.value.result.case) : ''))).toEqual([
+      'ALREADY_AUTHENTICATED',
+      'authenticated',
+    ]);
+    expect(inboxReads).toContain(ids.companion);
   });
 });

@@ -27,6 +27,7 @@ import {
   DEFAULT_PHONE_UNUSED_DAYS,
   PHONE_UNUSED_WARNING_DAYS,
   SECURITY_LOG_MAX_EVENTS,
+  SECURITY_LOG_MAX_SETTING_EVENTS,
 } from '@pairwise/protocol/limits';
 import { sql, type Expression, type ExpressionBuilder, type Kysely, type Transaction, type Updateable } from 'kysely';
 import type { AccountSecurityTable, Database, DialectKind } from './database.js';
@@ -612,34 +613,14 @@ export class KyselyStore implements Store {
           network: event.network,
         })
         .execute();
-      // Past the limit, the oldest entries go, in listing order; but a change of settings makes
-      // room only among changes of settings, so that flipping settings can never push a link, a
-      // removal or a failed PIN out of the log (SPEC SECLOG-1, SECLOG-3).
-      const counted = await trx
-        .selectFrom('security_events')
-        .select((eb) => eb.fn.countAll<number | string | bigint>().as('n'))
-        .where('account_id', '=', event.accountId)
-        .executeTakeFirstOrThrow();
-      const excess = int(counted.n) - SECURITY_LOG_MAX_EVENTS;
-      if (excess <= 0) return;
-      const victims = await trx
-        .selectFrom('security_events')
-        .select('seq')
-        .where('account_id', '=', event.accountId)
-        .$if(isSettingChange(event.kind), (qb) => qb.where('kind', 'in', [...SETTING_EVENT_KINDS]))
-        .orderBy('at')
-        .orderBy('seq')
-        .limit(excess)
-        .execute();
-      if (victims.length === 0) return;
-      await trx
-        .deleteFrom('security_events')
-        .where(
-          'seq',
-          'in',
-          victims.map((victim) => victim.seq),
-        )
-        .execute();
+      // Changes of settings are kept to the newest SECURITY_LOG_MAX_SETTING_EVENTS, so that
+      // flipping settings can never push a link, a removal or a failed PIN out of the log, nor
+      // out of the page a phone is shown (SPEC SECLOG-3); past SECURITY_LOG_MAX_EVENTS in all,
+      // the oldest entries go (SPEC SECLOG-1).
+      if (isSettingChange(event.kind)) {
+        await trimOldest(trx, event.accountId, SECURITY_LOG_MAX_SETTING_EVENTS, [...SETTING_EVENT_KINDS]);
+      }
+      await trimOldest(trx, event.accountId, SECURITY_LOG_MAX_EVENTS, null);
     });
   }
 
@@ -903,6 +884,36 @@ async function deviceAccounts(trx: Transaction<Database>, deviceIds: readonly st
     for (const row of rows) accountOf.set(row.device_id, row.account_id);
   }
   return accountOf;
+}
+
+/** Deletes an account's oldest log entries (of `kinds`, or of any kind) beyond the newest `keep`. */
+async function trimOldest(trx: Transaction<Database>, accountId: string, keep: number, kinds: string[] | null): Promise<void> {
+  const counted = await trx
+    .selectFrom('security_events')
+    .select((eb) => eb.fn.countAll<number | string | bigint>().as('n'))
+    .where('account_id', '=', accountId)
+    .$if(kinds !== null, (qb) => qb.where('kind', 'in', kinds!))
+    .executeTakeFirstOrThrow();
+  const excess = int(counted.n) - keep;
+  if (excess <= 0) return;
+  const victims = await trx
+    .selectFrom('security_events')
+    .select('seq')
+    .where('account_id', '=', accountId)
+    .$if(kinds !== null, (qb) => qb.where('kind', 'in', kinds!))
+    .orderBy('at')
+    .orderBy('seq')
+    .limit(excess)
+    .execute();
+  if (victims.length === 0) return;
+  await trx
+    .deleteFrom('security_events')
+    .where(
+      'seq',
+      'in',
+      victims.map((victim) => victim.seq),
+    )
+    .execute();
 }
 
 /**

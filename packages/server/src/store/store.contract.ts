@@ -5,7 +5,14 @@
  * @module
  */
 import { randomBytes } from 'node:crypto';
-import { DAY_MS, DEFAULT_INACTIVE_DAYS, DEFAULT_PHONE_UNUSED_DAYS, PHONE_UNUSED_WARNING_DAYS, SECURITY_LOG_MAX_EVENTS } from '@pairwise/protocol/limits';
+import {
+  DAY_MS,
+  DEFAULT_INACTIVE_DAYS,
+  DEFAULT_PHONE_UNUSED_DAYS,
+  PHONE_UNUSED_WARNING_DAYS,
+  SECURITY_LOG_MAX_EVENTS,
+  SECURITY_LOG_MAX_SETTING_EVENTS,
+} from '@pairwise/protocol/limits';
 import { signDeviceList } from '@pairwise/crypto/device-list';
 import { generateAccountIdentity, generateDeviceIdentity, publicIdentity } from '@pairwise/crypto/keys';
 import { sql, type Kysely } from 'kysely';
@@ -1136,23 +1143,24 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
       expect((await store.enqueue(big)).status).toBe('inbox-full');
     });
 
-    it('[SSTORE-47] when the security log is full, changes of settings make room only among themselves', async () => {
+    it(`[SSTORE-47] the log keeps only the newest ${SECURITY_LOG_MAX_SETTING_EVENTS} changes of settings, which never push out anything else`, async () => {
       await register('alice');
       await store.addSecurityEvent(securityEvent('alice', T0, 'device-linked'));
-      for (let i = 1; i < SECURITY_LOG_MAX_EVENTS; i++) await store.addSecurityEvent(securityEvent('alice', T0 + i, i % 2 === 0 ? 'pin-failed' : 'pin-changed'));
-      // 1,000 setting changes later the link and every failure are all still there.
-      for (let i = 0; i < 2 * SECURITY_LOG_MAX_EVENTS; i++) await store.addSecurityEvent(securityEvent('alice', T0 + SECURITY_LOG_MAX_EVENTS + i, 'policies-changed'));
+      for (let i = 1; i <= 100; i++) await store.addSecurityEvent(securityEvent('alice', T0 + i, 'pin-failed'));
+      // 1,000 setting changes later the link and every failure are still there, among the newest entries.
+      for (let i = 0; i < 1000; i++) await store.addSecurityEvent(securityEvent('alice', T0 + 1000 + i, i % 2 === 0 ? 'policies-changed' : 'pin-changed'));
       const kept = await store.listSecurityEvents('alice', 1000);
-      expect(kept).toHaveLength(SECURITY_LOG_MAX_EVENTS);
+      expect(kept).toHaveLength(101 + SECURITY_LOG_MAX_SETTING_EVENTS);
       expect(kept.filter((e) => e.kind === 'device-linked')).toHaveLength(1);
-      expect(kept.filter((e) => e.kind === 'pin-failed')).toHaveLength((SECURITY_LOG_MAX_EVENTS - 1) / 2 | 0);
-      // The newest setting change is kept; the older ones made room for it.
-      expect(kept[0]!.at).toBe(T0 + 3 * SECURITY_LOG_MAX_EVENTS - 1);
-      // A link makes room by pushing out the oldest entry of any kind.
-      await store.addSecurityEvent(securityEvent('alice', T0 + 10 * SECURITY_LOG_MAX_EVENTS, 'device-removed'));
+      expect(kept.filter((e) => e.kind === 'pin-failed')).toHaveLength(100);
+      // The newest setting changes are the ones kept.
+      expect(kept[0]!.at).toBe(T0 + 1999);
+      expect(kept[SECURITY_LOG_MAX_SETTING_EVENTS - 1]!.at).toBe(T0 + 2000 - SECURITY_LOG_MAX_SETTING_EVENTS);
+      // Other entries past the total push out the oldest entry of any kind.
+      for (let i = 0; i < SECURITY_LOG_MAX_EVENTS; i++) await store.addSecurityEvent(securityEvent('alice', T0 + 5000 + i, 'device-removed'));
       const after = await store.listSecurityEvents('alice', 1000);
       expect(after).toHaveLength(SECURITY_LOG_MAX_EVENTS);
-      expect(after.filter((e) => e.kind === 'device-linked')).toHaveLength(0);
+      expect(after.every((e) => e.kind === 'device-removed')).toBe(true);
     });
   });
 

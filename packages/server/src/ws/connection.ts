@@ -15,7 +15,7 @@ import {
   LINK_SESSION_MS,
   LINK_TOKEN_TTL_MS,
   MAX_BAD_FRAMES,
-  MAX_RATE_REFUSALS,
+  MAX_RATE_DEBT,
   MAX_UNREAD_BYTES,
   PUSH_BUFFER_BYTES,
   RATE_LIMIT_BURST,
@@ -77,7 +77,6 @@ export class Connection {
   private challenge: { nonce: Uint8Array; expiresAt: number } | null = null;
   private readonly limiter: RateLimiter;
   private badFrames = 0;
-  private rateRefusals = 0;
   /** Bytes handed to the socket and not yet written out to the network (SPEC LIMIT-1, LIMIT-2). */
   private unsentBytes = 0;
   private readonly drainListeners = new Set<() => void>();
@@ -91,7 +90,7 @@ export class Connection {
     readonly origin: ConnectionOrigin,
   ) {
     this.openedAt = ctx.clock.now();
-    this.limiter = new RateLimiter(RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST, () => ctx.clock.now());
+    this.limiter = new RateLimiter(RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST, () => ctx.clock.now(), MAX_RATE_DEBT);
     socket.once('close', () => {
       this.closed = true;
       if (this.deadline !== null) clearTimeout(this.deadline);
@@ -167,15 +166,15 @@ export class Connection {
     if (this.closed) return;
     // Every frame counts against the rate limit, a frame that cannot even be decoded included:
     // refusing it costs a reply, which must not come cheaper than a well-formed request (SPEC LIMIT-2).
-    if (!this.limiter.take()) {
-      if (++this.rateRefusals > MAX_RATE_REFUSALS) {
-        this.close(CLOSE_RATE_EXCEEDED, 'RATE_LIMITED');
-        return;
-      }
+    const allowed = this.limiter.take();
+    if (allowed === 'exceeded') {
+      this.close(CLOSE_RATE_EXCEEDED, 'RATE_LIMITED');
+      return;
+    }
+    if (allowed === 'refused') {
       this.fail(requestIdOf(data), new ProtocolError('RATE_LIMITED', undefined, { retryAt: this.ctx.clock.now() + 1000 }));
       return;
     }
-    this.rateRefusals = 0;
     let frame: ReturnType<typeof decodeClientFrame>;
     try {
       if (!isBinary) throw new ProtocolError('BAD_FRAME', 'frames are binary Protocol Buffers');

@@ -1,4 +1,8 @@
-/** A token bucket: `ratePerSecond` on average, bursts up to `burst`. */
+/**
+ * A token bucket: `ratePerSecond` on average, bursts up to `burst`. A refused take still costs a
+ * token, so a sender that goes on past its refusals runs into debt; past `maxDebt` it is no longer
+ * a client that slows down when told, whatever its pace (SPEC LIMIT-2).
+ */
 export class RateLimiter {
   private tokens: number;
   private last: number;
@@ -7,18 +11,19 @@ export class RateLimiter {
     private readonly ratePerSecond: number,
     private readonly burst: number,
     private readonly now: () => number,
+    private readonly maxDebt = Infinity,
   ) {
     this.tokens = burst;
     this.last = now();
   }
 
-  /** Takes one token; `false` when the bucket is empty. */
-  take(): boolean {
+  /** Takes one token: 'ok', 'refused' when the bucket is empty, 'exceeded' past `maxDebt`. */
+  take(): 'ok' | 'refused' | 'exceeded' {
     const now = this.now();
     this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) / 1000) * this.ratePerSecond);
     this.last = now;
-    if (this.tokens < 1) return false;
     this.tokens -= 1;
-    return true;
+    if (this.tokens >= 0) return 'ok';
+    return -this.tokens > this.maxDebt ? 'exceeded' : 'refused';
   }
 }
