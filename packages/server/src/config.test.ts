@@ -32,6 +32,14 @@ describe('[OPS-1] configuration', () => {
     [{ INVITE_CODES: 'short' }, /INVITE_CODES/],
     [{ MAX_COMPANIONS: '0' }, /MAX_COMPANIONS/],
     [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL/],
+    [{ MAX_PENDING_CONNECTIONS: '0' }, /MAX_PENDING_CONNECTIONS/],
+    [{ MAX_PENDING_CONNECTIONS_PER_ADDRESS: 'lots' }, /MAX_PENDING_CONNECTIONS_PER_ADDRESS/],
+    [{ MAX_PENDING_CONNECTIONS_PER_ADDRESS: '50', MAX_PENDING_CONNECTIONS: '10' }, /MAX_PENDING_CONNECTIONS_PER_ADDRESS must not be above/],
+    [{ INBOX_MAX_MESSAGES: '-1' }, /INBOX_MAX_MESSAGES/],
+    [{ INBOX_MAX_MIB: '1.5' }, /INBOX_MAX_MIB/],
+    [{ INBOX_MAX_MESSAGES_PER_SENDER: '30000' }, /INBOX_MAX_MESSAGES_PER_SENDER/],
+    [{ INBOX_MAX_MIB_PER_SENDER: '1000' }, /INBOX_MAX_MIB_PER_SENDER/],
+    [{ REGISTRATIONS_PER_HOUR_PER_ADDRESS: '0' }, /REGISTRATIONS_PER_HOUR_PER_ADDRESS/],
   ])('refuses %o with a message naming the setting', (env, name) => {
     expect(() => parseConfig(env)).toThrow(ConfigError);
     expect(() => parseConfig(env)).toThrow(name);
@@ -49,6 +57,13 @@ describe('[OPS-1] configuration', () => {
       INVITE_CODES: 'welcome-friends,second-code',
       MAX_COMPANIONS: '2',
       LOG_LEVEL: 'warn',
+      MAX_PENDING_CONNECTIONS_PER_ADDRESS: '8',
+      MAX_PENDING_CONNECTIONS: '500',
+      INBOX_MAX_MESSAGES: '1000',
+      INBOX_MAX_MIB: '64',
+      INBOX_MAX_MESSAGES_PER_SENDER: '100',
+      INBOX_MAX_MIB_PER_SENDER: '8',
+      REGISTRATIONS_PER_HOUR_PER_ADDRESS: '2',
     });
     expect(config).toMatchObject({
       host: '0.0.0.0',
@@ -61,6 +76,27 @@ describe('[OPS-1] configuration', () => {
       inviteCodes: ['welcome-friends', 'second-code'],
       maxCompanions: 2,
       logLevel: 'warn',
+      limits: {
+        pendingConnectionsPerAddress: 8,
+        pendingConnections: 500,
+        inboxMaxMessages: 1000,
+        inboxMaxBytes: 64 * 1024 * 1024,
+        inboxMaxMessagesPerSender: 100,
+        inboxMaxBytesPerSender: 8 * 1024 * 1024,
+        registrationsPerHourPerAddress: 2,
+      },
+    });
+  });
+
+  it('[LIMIT-3] [LIMIT-4] [LIMIT-8] has the documented default limits', () => {
+    expect(parseConfig({}).limits).toEqual({
+      pendingConnectionsPerAddress: 32,
+      pendingConnections: 2000,
+      inboxMaxMessages: 20_000,
+      inboxMaxBytes: 512 * 1024 * 1024,
+      inboxMaxMessagesPerSender: 5000,
+      inboxMaxBytesPerSender: 128 * 1024 * 1024,
+      registrationsPerHourPerAddress: 10,
     });
   });
 });

@@ -5,6 +5,7 @@
  */
 import { createServer } from './app.js';
 import { ConfigError, parseConfig } from './config.js';
+import { descriptorWarning, openFileLimit } from './descriptor-limit.js';
 import { pino } from 'pino';
 import { openStore } from './store/open-store.js';
 
@@ -20,6 +21,8 @@ async function main(): Promise<void> {
     throw error;
   }
   const logger = pino({ level: config.logLevel });
+  const descriptors = descriptorWarning(openFileLimit(), config.limits.pendingConnections);
+  if (descriptors !== null) logger.warn(descriptors);
   const server = await createServer({
     config,
     logger,

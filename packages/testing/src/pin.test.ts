@@ -236,23 +236,29 @@ describe('[PIN-3] [ALERT-2] wrong PINs: growing delays from the 5th, an hour-lon
 });
 
 describe('[PIN-3] tries sent at once', () => {
-  it('many wrong PINs sent together on several sockets are counted one by one: five refused as wrong, the rest wait', async () => {
+  it('many wrong PINs sent together on several sockets are counted one by one: five refused as wrong, the rest wait or are turned away', async () => {
     const store = new MemoryStore();
     const alice = await phone('alice_pinrace', store);
     await alice.setPin(PIN);
     const sockets = await Promise.all([0, 1, 2].map(() => RawConnection.open(server)));
     for (const raw of sockets) expect((await raw.authenticateAs(store, server.origin, clock.now)).result.case).toBe('authenticated');
-    const answers = await Promise.all(
-      Array.from({ length: 15 }, (_, index) => {
-        const raw = sockets[index % sockets.length]!;
-        return index % 2 === 0
-          ? raw.request({ case: 'verifyPin', value: { pin: WRONG } })
-          : raw.request({ case: 'setPin', value: { currentPin: WRONG, newPin: OTHER_PIN } });
-      }),
-    );
-    const codes = answers.map((answer) => answer.error?.code);
+    // Waves of 15 at once, until the delays after the fifth wrong PIN start: the bound on PIN work
+    // (LIMIT-7) lets a few of each wave in and turns the rest away; those let in are counted one by one.
+    const codes: (string | undefined)[] = [];
+    for (let wave = 0; wave < 10 && !codes.includes('PIN_RATE_LIMITED'); wave++) {
+      const answers = await Promise.all(
+        Array.from({ length: 15 }, (_, index) => {
+          const raw = sockets[index % sockets.length]!;
+          return index % 2 === 0
+            ? raw.request({ case: 'verifyPin', value: { pin: WRONG } })
+            : raw.request({ case: 'setPin', value: { currentPin: WRONG, newPin: OTHER_PIN } });
+        }),
+      );
+      codes.push(...answers.map((answer) => answer.error?.code));
+    }
     expect(codes.filter((code) => code === 'PIN_WRONG')).toHaveLength(5);
-    expect(codes.filter((code) => code === 'PIN_RATE_LIMITED')).toHaveLength(10);
+    expect(codes.includes('PIN_RATE_LIMITED')).toBe(true);
+    expect(codes.every((code) => code === 'PIN_WRONG' || code === 'PIN_RATE_LIMITED' || code === 'SERVER_BUSY')).toBe(true);
     for (const raw of sockets) raw.close();
     expect(await alice.refreshSecurity()).toMatchObject({ pinEnabled: true, pinFailures: 5 });
     expect((await alice.securityLog()).filter((entry) => entry.kind === 'pin-failed')).toHaveLength(5);
