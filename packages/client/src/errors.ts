@@ -9,21 +9,27 @@ import type { AccountDevices } from '@pairwise/protocol/wire';
 export class RequestError extends Error {
   override readonly name = 'RequestError';
   readonly code: WireErrorCode | 'UNKNOWN';
-  /** With PIN_WRONG, PIN_RATE_LIMITED and PIN_LOCKED: when the next PIN try is allowed (0: now). */
+  /**
+   * With PIN_WRONG, PIN_RATE_LIMITED and PIN_LOCKED: when the next PIN try is allowed (0: now); with
+   * RATE_LIMITED and SERVER_BUSY, when to try again.
+   */
   readonly retryAt: number;
   /** With PIN_WRONG: wrong tries left before linking is locked for an hour. */
   readonly triesLeft: number;
+  /** With INBOX_FULL: the devices whose inbox is full. */
+  readonly deviceIds: readonly string[];
   constructor(
     code: string,
     message: string,
     /** With DEVICES_CHANGED: the accounts' current devices. */
     readonly accounts: readonly AccountDevices[] = [],
-    pin: { readonly retryAt?: number; readonly triesLeft?: number } = {},
+    details: { readonly retryAt?: number; readonly triesLeft?: number; readonly deviceIds?: readonly string[] } = {},
   ) {
     super(message);
     this.code = isWireErrorCode(code) ? code : 'UNKNOWN';
-    this.retryAt = pin.retryAt ?? 0;
-    this.triesLeft = pin.triesLeft ?? 0;
+    this.retryAt = details.retryAt ?? 0;
+    this.triesLeft = details.triesLeft ?? 0;
+    this.deviceIds = details.deviceIds ?? [];
   }
 }
 

@@ -16,6 +16,7 @@ import type { ClientEventMap } from './client-events.js';
 import type { ClientStore } from './client-store.js';
 import { currentDevices, VerificationState, type ContactBook, type ContactChange, type ContactRecord } from './contacts.js';
 import { decodeContent, encodeContent } from './content.js';
+import { AckBatcher } from './ack-batcher.js';
 import { ConnectionClosedError, DeviceListRejectedError, RequestError, SendFailedError, TimeoutError } from './errors.js';
 import { MessageHistory } from './history.js';
 import type { StoredIdentity } from './identity.js';
@@ -80,6 +81,8 @@ export interface MessengerDeps {
 }
 
 export class Messenger {
+  /** Acknowledgements of the inbox rows this device has stored, a batch per frame (SPEC LIMIT-2). */
+  private readonly acks: AckBatcher;
   private sendQueue: Promise<unknown> = Promise.resolve();
   private readonly inFlight = new Set<string>();
   private flushAfterUnlock = false;
@@ -92,6 +95,7 @@ export class Messenger {
   private readonly receiver: Receiver;
 
   constructor(private readonly deps: MessengerDeps) {
+    this.acks = new AckBatcher((seqs) => deps.transport.sendOneWay({ case: 'ackInbox', value: { seqs } }));
     this.history = new MessageHistory(deps.store);
     this.outbox = new Outbox(deps.store, deps.identity);
     this.seen = new SeenIds(deps.store);
@@ -105,7 +109,7 @@ export class Messenger {
       now: deps.now,
       emit: deps.emit,
       refreshAccount: (accountId) => this.refreshAccount(accountId),
-      acknowledge: (seq) => deps.transport.sendOneWay({ case: 'ackInbox', value: { seqs: [seq] } }),
+      acknowledge: (seq) => this.acks.add(seq),
       handleContent: (message, content) => this.handleContent(message, content),
       countRefusal: deps.countRefusal,
     });
@@ -299,11 +303,26 @@ export class Messenger {
     }
   }
 
+  /** What a refused send says to the person who wrote it: the server's words name no one. */
+  private async failureMessage(recipientAccountId: string, error: unknown): Promise<string> {
+    if (!(error instanceof RequestError) || error.code !== 'INBOX_FULL') return error instanceof Error ? error.message : String(error);
+    const full = new Set(error.deviceIds);
+    const own = this.deps.identity.accountId;
+    const kindsOf = async (accountId: string) =>
+      ((await this.deps.contacts.get(accountId))?.devices ?? []).filter((device) => full.has(device.deviceId)).map((device) => device.kind);
+    // The recipient's devices first: that is whom the person wrote to. A device neither side knows
+    // of (a report not seen yet) is taken for the recipient's phone.
+    const theirs = recipientAccountId === own ? [] : await kindsOf(recipientAccountId);
+    const ours = await kindsOf(own);
+    if (theirs.length === 0 && ours.length > 0) return inboxFullMessage(recipientAccountId, { own: true, primary: ours.includes('primary') });
+    return inboxFullMessage(recipientAccountId, { own: false, primary: theirs.length === 0 || theirs.includes('primary') });
+  }
+
   /** A send that waiting will not cure: kept, marked failed, for "Retry" (SPEC SEND-1). */
   private async failed(key: string, entry: OutboxEntry, error: unknown): Promise<SendFailure> {
     const failure: SendFailure = {
       code: error instanceof RequestError ? error.code : 'UNKNOWN',
-      message: failureMessage(entry.recipientAccountId, error),
+      message: await this.failureMessage(entry.recipientAccountId, error),
       at: this.deps.now(),
     };
     try {
@@ -500,11 +519,14 @@ export class Messenger {
   }
 }
 
-/** What a refused send says to the person who wrote it. */
-function failureMessage(recipientAccountId: string, error: unknown): string {
-  // The server's words name no one; here the recipient has a name (SPEC LIMIT-3).
-  if (error instanceof RequestError && error.code === 'INBOX_FULL') {
-    return `${recipientAccountId}'s phone has too many undelivered messages; try again once they have been delivered`;
+/** Whose device a full inbox is, as INBOX_FULL's message names it (SPEC LIMIT-3). */
+export function inboxFullMessage(recipientAccountId: string, full: { readonly own: boolean; readonly primary: boolean }): string {
+  if (!full.own) {
+    return full.primary
+      ? `${recipientAccountId}'s phone has too many undelivered messages; try again once they have been delivered`
+      : `one of ${recipientAccountId}'s linked devices has too many undelivered messages; try again once it has caught up`;
   }
-  return error instanceof Error ? error.message : String(error);
+  return full.primary
+    ? 'your phone has too many undelivered messages; open Pairwise on it to catch up'
+    : 'one of your linked devices has too many undelivered messages; open it to catch up, or log it out on your phone';
 }

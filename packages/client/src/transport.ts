@@ -144,8 +144,9 @@ export class Transport {
       this.pending.delete(body.value.requestId);
       pending.cancelTimer();
       const error = body.value.error;
-      if (error) pending.reject(new RequestError(error.code, error.message, error.accounts, { retryAt: error.retryAt, triesLeft: error.triesLeft }));
-      else pending.resolve(body.value.result);
+      if (error) {
+        pending.reject(new RequestError(error.code, error.message, error.accounts, { retryAt: error.retryAt, triesLeft: error.triesLeft, deviceIds: error.deviceIds }));
+      } else pending.resolve(body.value.result);
       return;
     }
     if (body.case === 'challenge' && !this.ready) {

@@ -78,6 +78,7 @@ export const WireError = {
   INBOX_FULL: { message: "The recipient's device has too many undelivered messages", httpStatus: 429, closeCode: null },
   TOO_MANY_CONNECTIONS: { message: 'This device has too many connections open', httpStatus: 429, closeCode: CLOSE_TOO_MANY_CONNECTIONS },
   SERVER_BUSY: { message: 'The server is busy; try again shortly', httpStatus: 503, closeCode: null },
+  FORBIDDEN_ORIGIN: { message: "WebSocket connections are accepted from this server's own web app only", httpStatus: 403, closeCode: null },
   INTERNAL: { message: 'Something went wrong on the server', httpStatus: 500, closeCode: null },
 } as const satisfies Record<string, WireErrorSpec>;
 

@@ -92,7 +92,7 @@ export const MAX_BAD_FRAMES = 8;
  * before it is closed (SPEC LIMIT-2): a client that slows down when refused never comes near it.
  */
 export const MAX_RATE_DEBT = RATE_LIMIT_BURST;
-/** A connection must authenticate, register or start linking within this (SPEC LIMIT-5). */
+/** A connection must authenticate, or ask for a link code, within this (SPEC LIMIT-5). */
 export const AUTH_DEADLINE_MS = 10 * SECOND;
 
 /** Two-step PINs are this many digits (SPEC PIN-1). */

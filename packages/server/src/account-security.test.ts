@@ -1,6 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { DAY_MS } from '@pairwise/protocol/limits';
-import { toSecurity } from './account-security.js';
+import { logSettingChange, SETTING_RUN_MS, toSecurity } from './account-security.js';
+import { accountFixture, closeAccountFixtures } from './test-support/account-fixture.js';
 import type { AccountSecurityRow, DeviceRow } from './store/store.js';
 
 const NOW = 1_800_000_000_000;
@@ -63,5 +64,26 @@ describe('[EXPIRY-3] [PIN-4] the account security state', () => {
       pinNextTryAt: NOW + 1000,
       pinLockedUntil: 0,
     });
+  });
+});
+
+describe('[SECLOG-3] changes of settings are coalesced into runs', () => {
+  afterEach(closeAccountFixtures);
+
+  it('a repeat by the same device within an hour adds nothing; another kind, another device or a later one does', async () => {
+    const { ctx, clock, ids } = await accountFixture();
+    const kinds = async () => (await ctx.store.listSecurityEvents('alice', 100)).map((event) => event.kind);
+    const change = (kind: 'pin-changed' | 'policies-changed', deviceId = ids.primary) => logSettingChange(ctx, 'alice', { kind, deviceId });
+    await change('pin-changed');
+    await change('pin-changed');
+    expect(await kinds()).toEqual(['pin-changed']);
+    await change('policies-changed');
+    await change('policies-changed');
+    expect(await kinds()).toEqual(['policies-changed', 'pin-changed']);
+    await change('policies-changed', ids.companion);
+    expect(await kinds()).toHaveLength(3);
+    clock.advance(SETTING_RUN_MS);
+    await change('policies-changed', ids.companion);
+    expect(await kinds()).toHaveLength(4);
   });
 });

@@ -69,12 +69,18 @@ export async function logSecurityEvent(ctx: Pick<ServerContext, 'store' | 'clock
   });
 }
 
+/** A change of settings repeating the newest entry within this long is part of that entry's run. */
+export const SETTING_RUN_MS = 60 * 60 * 1000;
+
 /**
  * Logs a change of settings, coalesced (SPEC SECLOG-3): a run of the same change by the same device
- * is one entry, the first, so that flipping a setting back and forth adds nothing to read.
+ * within an hour of the entry is that one entry, so that flipping a setting back and forth adds
+ * nothing to read; a change after that is a new entry, so that the log never says a setting last
+ * changed months before it did.
  */
 export async function logSettingChange(ctx: Pick<ServerContext, 'store' | 'clock'>, accountId: string, event: SecurityEventInit): Promise<void> {
   const [latest] = await ctx.store.listSecurityEvents(accountId, 1);
-  if (latest !== undefined && latest.kind === event.kind && latest.deviceId === (event.deviceId ?? '')) return;
-  await logSecurityEvent(ctx, accountId, event);
+  const inRun =
+    latest !== undefined && latest.kind === event.kind && latest.deviceId === (event.deviceId ?? '') && ctx.clock.now() - latest.at < SETTING_RUN_MS;
+  if (!inRun) await logSecurityEvent(ctx, accountId, event);
 }

@@ -42,12 +42,6 @@ export class AddressBuckets {
     return { ok: true };
   }
 
-  /** Gives back a token taken for something that turned out not to count (e.g. a taken username). */
-  refund(key: string): void {
-    const bucket = this.current(key);
-    bucket.tokens = Math.min(this.options.capacity, bucket.tokens + 1);
-  }
-
   private current(key: string): Bucket {
     const now = this.options.now();
     const { capacity, refillMs } = this.options;

@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import fastifyStatic from '@fastify/static';
 import websocket from '@fastify/websocket';
+import { WireError } from '@pairwise/protocol/errors';
 import { MAX_FRAME_BYTES } from '@pairwise/protocol/limits';
 import { PROTOCOL_VERSION } from '@pairwise/protocol/version';
 import type { WebSocket } from 'ws';
@@ -26,6 +27,9 @@ import { requesterKey } from './network.js';
 import { Admission, CLOSE_TRY_AGAIN_LATER } from './ws/admission.js';
 import { Connection } from './ws/connection.js';
 import { Hub } from './ws/hub.js';
+
+/** An HTTP connection idle this long is closed (SPEC LIMIT-4). */
+const IDLE_HTTP_CONNECTION_MS = 30_000;
 
 /** How often the server pings each socket; one missed answer closes it. */
 const KEEPALIVE_INTERVAL_MS = 30_000;
@@ -60,6 +64,10 @@ export async function createServer(parts: ServerParts): Promise<PairwiseServer> 
     logController: new LogController({ disableRequestLogging: true }),
     trustProxy: config.trustedProxies.length > 0 ? [...config.trustedProxies] : false,
     bodyLimit: 64 * 1024,
+    // An HTTP connection that sends nothing for this long is closed: idle sockets that never even
+    // ask for the WebSocket upgrade cannot pile up either (SPEC LIMIT-4). Upgraded sockets have
+    // their own keepalive and deadline (ws clears this timeout on upgrade).
+    connectionTimeout: IDLE_HTTP_CONNECTION_MS,
   });
   const hub = new Hub();
   const clock = parts.clock ?? (config.testClock ? new AdjustableClock() : systemClock);
@@ -95,12 +103,12 @@ export async function createServer(parts: ServerParts): Promise<PairwiseServer> 
     // are not browsers send no Origin, and prove themselves by their device keys all the same.
     const origin = request.headers.origin;
     if (origin !== undefined && origin !== config.publicOrigin) {
-      void reply.code(403).send({ code: 'FORBIDDEN_ORIGIN', message: 'WebSocket connections are accepted from this server\'s own web app only' });
+      void reply.code(403).send({ code: 'FORBIDDEN_ORIGIN', message: WireError.FORBIDDEN_ORIGIN.message });
       return;
     }
     // request.ip: the socket's peer, or X-Forwarded-For's when the peer is one of TRUSTED_PROXIES.
     if (!admission.mayOpen(requesterKey(request.ip))) {
-      void reply.code(429).header('retry-after', '10').send({ code: 'RATE_LIMITED', message: 'too many connections from this address' });
+      void reply.code(429).header('retry-after', '10').send({ code: 'RATE_LIMITED', message: `${WireError.RATE_LIMITED.message}: too many connections from this address` });
       return;
     }
     done();
@@ -121,7 +129,7 @@ export async function createServer(parts: ServerParts): Promise<PairwiseServer> 
     socket.on('close', () => hub.remove(connection));
     socket.on('error', () => hub.remove(connection));
     if (!admission.admit(connection, requesterKey(request.ip))) {
-      connection.close(CLOSE_TRY_AGAIN_LATER, 'TOO_MANY_CONNECTIONS');
+      connection.close(CLOSE_TRY_AGAIN_LATER, 'TRY_AGAIN_LATER');
       return;
     }
     connection.onSignedIn = () => admission.release(connection);

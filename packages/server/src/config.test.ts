@@ -37,7 +37,7 @@ describe('[OPS-1] configuration', () => {
     [{ MAX_PENDING_CONNECTIONS_PER_ADDRESS: '50', MAX_PENDING_CONNECTIONS: '10' }, /MAX_PENDING_CONNECTIONS_PER_ADDRESS must not be above/],
     [{ INBOX_MAX_MESSAGES: '-1' }, /INBOX_MAX_MESSAGES/],
     [{ INBOX_MAX_MIB: '1.5' }, /INBOX_MAX_MIB/],
-    [{ INBOX_MAX_MESSAGES_PER_SENDER: '30000' }, /INBOX_MAX_MESSAGES_PER_SENDER/],
+    [{ INBOX_MAX_MESSAGES_PER_SENDER: '300000' }, /INBOX_MAX_MESSAGES_PER_SENDER/],
     [{ INBOX_MAX_MIB_PER_SENDER: '1000' }, /INBOX_MAX_MIB_PER_SENDER/],
     [{ REGISTRATIONS_PER_HOUR_PER_ADDRESS: '0' }, /REGISTRATIONS_PER_HOUR_PER_ADDRESS/],
   ])('refuses %o with a message naming the setting', (env, name) => {
@@ -92,9 +92,9 @@ describe('[OPS-1] configuration', () => {
     expect(parseConfig({}).limits).toEqual({
       pendingConnectionsPerAddress: 32,
       pendingConnections: 2000,
-      inboxMaxMessages: 20_000,
+      inboxMaxMessages: 200_000,
       inboxMaxBytes: 512 * 1024 * 1024,
-      inboxMaxMessagesPerSender: 5000,
+      inboxMaxMessagesPerSender: 50_000,
       inboxMaxBytesPerSender: 128 * 1024 * 1024,
       registrationsPerHourPerAddress: 10,
     });

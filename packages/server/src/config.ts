@@ -56,7 +56,7 @@ export interface ServerLimits {
   /** INBOX_MAX_MESSAGES / INBOX_MAX_MIB: undelivered rows in one device's inbox from other accounts (SPEC LIMIT-3). */
   readonly inboxMaxMessages: number;
   readonly inboxMaxBytes: number;
-  /** INBOX_MAX_MESSAGES_PER_SENDER / INBOX_MAX_MIB_PER_SENDER: the same, from one sending account. */
+  /** INBOX_MAX_MESSAGES_PER_SENDER / INBOX_MAX_MIB_PER_SENDER: the same, from one sending account (its own included). */
   readonly inboxMaxMessagesPerSender: number;
   readonly inboxMaxBytesPerSender: number;
   /** REGISTRATIONS_PER_HOUR_PER_ADDRESS: new accounts from one address in an hour (SPEC LIMIT-8). */
@@ -67,9 +67,9 @@ export interface ServerLimits {
 export const DEFAULT_LIMITS: ServerLimits = Object.freeze({
   pendingConnectionsPerAddress: 32,
   pendingConnections: 2000,
-  inboxMaxMessages: 20_000,
+  inboxMaxMessages: 200_000,
   inboxMaxBytes: 512 * MIB,
-  inboxMaxMessagesPerSender: 5000,
+  inboxMaxMessagesPerSender: 50_000,
   inboxMaxBytesPerSender: 128 * MIB,
   registrationsPerHourPerAddress: 10,
 });

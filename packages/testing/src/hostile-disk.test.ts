@@ -85,6 +85,37 @@ describe('[LIMIT-3] inbox quotas', () => {
   }, 120_000);
 });
 
+describe('[LIMIT-3] an account has a share of its own devices\' inboxes too', () => {
+  it('notes to self flooding its own offline companion stop at its share, and the SDK says whose device is full', async () => {
+    const phoneStore = new MemoryStore();
+    const phone = await createPrimary(server, 'self_flooder', phoneStore);
+    const laptop = await linkCompanion(server, phone);
+    const laptopId = laptop.deviceId;
+    await laptop.close();
+    const raw = await RawConnection.open(server);
+    expect((await raw.authenticateAs(phoneStore, server.origin)).error).toBeUndefined();
+    const content = new Uint8Array(randomBytes(MAX_CONTENT_BYTES));
+    const outcomes: string[] = [];
+    for (let i = 0; i < 40; i++) {
+      const response = await raw.request({
+        case: 'sendMessage',
+        value: { clientMessageId: new Uint8Array(randomBytes(16)), recipientAccountId: 'self_flooder', envelopes: [{ deviceId: laptopId, content }] },
+      });
+      outcomes.push(response.error?.code ?? 'accepted');
+      if (response.error) expect(response.error.deviceIds).toEqual([laptopId]);
+    }
+    raw.close();
+    expect(outcomes.filter((outcome) => outcome === 'accepted')).toHaveLength(16);
+    expect(inboxUsage(laptopId).rows).toBe(16);
+    // The phone's own app, writing to a friend, is told that its own laptop is the full one.
+    await (await createPrimary(server, 'friend_of_flooder')).close();
+    const error = (await phone.sendText('friend_of_flooder', 'hello').catch((caught: unknown) => caught)) as { code: string; message: string };
+    expect(error.code).toBe('INBOX_FULL');
+    expect(error.message).toBe('one of your linked devices has too many undelivered messages; open it to catch up, or log it out on your phone');
+    await phone.close();
+  });
+});
+
 describe('[PREKEYS-1] one-time prekeys per device', () => {
   it('uploads past the per-device limit are refused and store nothing, however many come', async () => {
     const store = new MemoryStore();

@@ -32,8 +32,11 @@ export async function register(connection: Connection, body: Register): Promise<
   if (!inviteAccepted(ctx.config, body.inviteCode)) {
     throw new ProtocolError(ctx.config.registration === RegistrationMode.Invite && body.inviteCode === '' ? 'REGISTRATION_CLOSED' : 'INVITE_INVALID');
   }
-  // Counted once the request is known to be one (cheap checks above), before the signature checks
-  // below and the write (SPEC LIMIT-8). A taken username gives the try back.
+  // A taken username is refused before anything costly, and costs no try; the write below still
+  // decides a race for the same name.
+  if ((await ctx.store.getAccount(body.username)) !== null) throw new ProtocolError('USERNAME_TAKEN');
+  // Counted once the request is known to be one (the cheap checks above), before the signature
+  // checks and the write (SPEC LIMIT-8).
   const requester = requesterKey(connection.origin.ipAddress);
   const allowance = ctx.guards.registrations.take(requester);
   if (!allowance.ok) throw new ProtocolError('RATE_LIMITED', 'too many new accounts from this address', { retryAt: allowance.retryAt });
@@ -80,10 +83,7 @@ export async function register(connection: Connection, body: Register): Promise<
     },
     preKeys,
   });
-  if (result === 'username-taken') {
-    ctx.guards.registrations.refund(requester);
-    throw new ProtocolError('USERNAME_TAKEN');
-  }
+  if (result === 'username-taken') throw new ProtocolError('USERNAME_TAKEN');
   if (result === 'device-id-taken') throw new ProtocolError('DEVICE_ID_TAKEN');
   return { case: 'registered', value: { accountId: body.username } };
 }

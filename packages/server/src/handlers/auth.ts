@@ -8,6 +8,7 @@ import { MAX_SOCKETS_PER_DEVICE } from '@pairwise/protocol/limits';
 import type { Authenticate, RequestChallenge } from '@pairwise/protocol/wire';
 import { securityOf } from '../account-security.js';
 import { verifyDeviceProof } from '../device-proof.js';
+import type { DeviceRow } from '../store/store.js';
 import type { Connection, RequestScope, ResponseResult } from '../ws/connection.js';
 import { bytesOf, check, deviceId } from '../validate.js';
 import { preKeysLow } from './prekey-checks.js';
@@ -48,21 +49,35 @@ async function authenticateOnce(connection: Connection, body: Authenticate, requ
   // A socket that closed while the checks above ran has already left the hub: registering it now
   // would leave a device "connected" for ever (never expiring, never a gone temporary session).
   if (!connection.isOpen) throw new ProtocolError('NOT_AUTHENTICATED', 'the connection closed');
-  // A device holds a bounded number of sockets (SPEC LIMIT-1); the refusal closes this one.
-  if (ctx.hub.connectionsOf(device.deviceId).length >= MAX_SOCKETS_PER_DEVICE) throw new ProtocolError('TOO_MANY_CONNECTIONS');
+  // A device holds a bounded number of sockets (SPEC LIMIT-1). The newest is the one its client
+  // uses: the oldest go, as sockets a dropped network left behind (until the keepalive noticed).
+  const others = ctx.hub.connectionsOf(device.deviceId);
+  for (const stale of others.slice(0, Math.max(0, others.length - MAX_SOCKETS_PER_DEVICE + 1))) {
+    stale.fail(0, new ProtocolError('TOO_MANY_CONNECTIONS'));
+  }
   connection.signIn({ accountId: device.accountId, deviceId: device.deviceId, kind: device.kind, temporary: device.temporary });
   ctx.hub.addDevice(connection);
+  try {
+    return await signedIn(connection, device, now, request);
+  } catch (error) {
+    // Signed in but not told so: the socket must not hold one of the device's slots without
+    // delivery ever starting; the client signs in again.
+    ctx.hub.remove(connection);
+    connection.device = null;
+    throw error;
+  }
+}
+
+/** The rest of an authentication, once the socket is registered as the device. */
+async function signedIn(connection: Connection, device: DeviceRow, now: number, request: RequestScope): Promise<ResponseResult> {
+  const { ctx } = connection;
   // A temporary session that is back within its minute stays (SPEC TEMP-1).
   if (device.temporary) await ctx.store.setDisconnectedAt(device.deviceId, null);
   // A removal that ran while the checks above did (the phone, expiry, a temporary session's sweep)
   // closed the device's sockets before this one was registered: read the device again now that
   // it is, or the socket would stay signed in as a device that no longer exists. A removal from
   // here on finds the socket registered and closes it.
-  if ((await ctx.store.getDevice(device.deviceId)) === null) {
-    ctx.hub.remove(connection);
-    connection.device = null;
-    throw new ProtocolError('LOGGED_OUT');
-  }
+  if ((await ctx.store.getDevice(device.deviceId)) === null) throw new ProtocolError('LOGGED_OUT');
   request.afterResponse(() => {
     ctx.hub.startDelivery(connection);
     return Promise.resolve();

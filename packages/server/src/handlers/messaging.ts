@@ -7,7 +7,7 @@
 import { ProtocolError } from '@pairwise/protocol/errors';
 import { CLIENT_MESSAGE_ID_BYTES, INBOX_TTL_MS, MAX_CONTENT_BYTES, MAX_ENVELOPES } from '@pairwise/protocol/limits';
 import type { AckInbox, SendMessage } from '@pairwise/protocol/wire';
-import { DevicesChangedError, type Connection, type ResponseResult } from '../ws/connection.js';
+import { DevicesChangedError, InboxFullError, type Connection, type ResponseResult } from '../ws/connection.js';
 import type { Config } from '../config.js';
 import type { InboxQuota } from '../store/store.js';
 import { bytesOf, check, deviceId } from '../validate.js';
@@ -48,7 +48,7 @@ export async function sendMessage(connection: Connection, body: SendMessage): Pr
   if (result.status === 'sender-not-current') throw new ProtocolError('SENDER_NOT_CURRENT');
   if (result.status === 'recipient-unavailable') throw new ProtocolError('RECIPIENT_UNAVAILABLE');
   // Until the recipient's device collects what waits for it (SPEC LIMIT-3).
-  if (result.status === 'inbox-full') throw new ProtocolError('INBOX_FULL');
+  if (result.status === 'inbox-full') throw new InboxFullError(result.deviceIds);
   if (result.status === 'accepted') {
     await ctx.bus.publish({ type: 'inbox', deviceIds: result.seqs.map((row) => row.deviceId) });
   }

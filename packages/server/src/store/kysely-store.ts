@@ -456,7 +456,7 @@ export class KyselyStore implements Store {
       const given = new Set(input.envelopes.map((envelope) => envelope.deviceId));
       const exact = given.size === input.envelopes.length && given.size === expected.size && [...given].every((id) => expected.has(id));
       if (!exact) abort(devicesChanged);
-      if (input.quota !== undefined && input.recipientAccountId !== input.senderAccountId) {
+      if (input.quota !== undefined) {
         const full = await fullInboxes(trx, input, input.quota, current);
         if (full.length > 0) abort({ status: 'inbox-full', deviceIds: full });
       }
@@ -917,9 +917,11 @@ async function trimOldest(trx: Transaction<Database>, accountId: string, keep: n
 }
 
 /**
- * The recipient's devices that this message would take past the quota (SPEC LIMIT-3), counting
- * only message rows from other accounts (the covering index inbox_device_id_sender answers this
- * without reading any content).
+ * The devices that this message would take past the quota (SPEC LIMIT-3). Each device takes a
+ * bounded share from every sending account, its own included (so that nobody, not even the owner of
+ * a dormant companion, can fill it without end), and a bounded total from accounts other than its
+ * own (so that others cannot crowd out the account's own traffic). The covering index
+ * inbox_device_id_sender answers this without reading any content.
  */
 async function fullInboxes(
   trx: Transaction<Database>,
@@ -927,36 +929,45 @@ async function fullInboxes(
   quota: InboxQuota,
   current: readonly { readonly device_id: string; readonly account_id: string }[],
 ): Promise<string[]> {
-  const recipientDevices = new Set(current.filter((d) => d.account_id === input.recipientAccountId).map((d) => d.device_id));
-  const envelopes = input.envelopes.filter((envelope) => recipientDevices.has(envelope.deviceId));
-  if (envelopes.length === 0) return [];
+  const owner = new Map(current.map((d) => [d.device_id, d.account_id]));
+  const { senderAccountId, recipientAccountId } = input;
+  const sumFrom = (eb: ExpressionBuilder<Database, 'inbox'>, accountId: string, what: 'rows' | 'bytes') =>
+    eb.fn.sum<number | string | bigint>(
+      eb
+        .case()
+        .when('sender_account_id', '=', accountId)
+        .then(what === 'rows' ? eb.lit(1) : eb.ref('content_bytes'))
+        .else(eb.lit(0))
+        .end(),
+    );
   const rows = await trx
     .selectFrom('inbox')
     .select((eb) => [
       'device_id',
       eb.fn.countAll<number | string | bigint>().as('messages'),
       eb.fn.sum<number | string | bigint>('content_bytes').as('bytes'),
-      eb.fn.sum<number | string | bigint>(eb.case().when('sender_account_id', '=', input.senderAccountId).then(1).else(0).end()).as('sender_messages'),
-      eb.fn
-        .sum<number | string | bigint>(eb.case().when('sender_account_id', '=', input.senderAccountId).then(eb.ref('content_bytes')).else(0).end())
-        .as('sender_bytes'),
+      sumFrom(eb, senderAccountId, 'rows').as('sender_messages'),
+      sumFrom(eb, senderAccountId, 'bytes').as('sender_bytes'),
+      sumFrom(eb, recipientAccountId, 'rows').as('recipient_messages'),
+      sumFrom(eb, recipientAccountId, 'bytes').as('recipient_bytes'),
     ])
-    .where('device_id', 'in', envelopes.map((envelope) => envelope.deviceId))
+    .where('device_id', 'in', input.envelopes.map((envelope) => envelope.deviceId))
     .where('sender_account_id', 'is not', null)
-    .where('sender_account_id', '<>', input.recipientAccountId)
     .groupBy('device_id')
     .execute();
   const usage = new Map(rows.map((row) => [row.device_id, row]));
-  return envelopes
+  const none = { messages: 0, bytes: 0, sender_messages: 0, sender_bytes: 0, recipient_messages: 0, recipient_bytes: 0 };
+  return input.envelopes
     .filter((envelope) => {
-      const row = usage.get(envelope.deviceId) ?? { messages: 0, bytes: 0, sender_messages: 0, sender_bytes: 0 };
+      const row = usage.get(envelope.deviceId) ?? none;
       const size = envelope.content.byteLength;
-      return (
-        int(row.messages) + 1 > quota.maxMessages ||
-        int(row.bytes) + size > quota.maxBytes ||
-        int(row.sender_messages) + 1 > quota.maxMessagesPerSender ||
-        int(row.sender_bytes) + size > quota.maxBytesPerSender
-      );
+      if (int(row.sender_messages) + 1 > quota.maxMessagesPerSender || int(row.sender_bytes) + size > quota.maxBytesPerSender) return true;
+      // The device's own account's traffic is held back only by its own share, above.
+      const ownAccount = owner.get(envelope.deviceId);
+      if (ownAccount === senderAccountId) return false;
+      const own = ownAccount === recipientAccountId ? { messages: row.recipient_messages, bytes: row.recipient_bytes } : { messages: 0, bytes: 0 };
+      const fromOthers = { messages: int(row.messages) - int(own.messages), bytes: int(row.bytes) - int(own.bytes) };
+      return fromOthers.messages + 1 > quota.maxMessages || fromOthers.bytes + size > quota.maxBytes;
     })
     .map((envelope) => envelope.deviceId);
 }

@@ -1113,7 +1113,7 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
       expect(await store.addPreKeys(primary.deviceId, pq, { oneTime: 200, pqOneTime: 2 })).toEqual({ oneTime: 1, pqOneTime: 2 });
     });
 
-    it('[SSTORE-46] a send past a recipient device\'s inbox quota is refused and stores nothing; own traffic is not counted', async () => {
+    it('[SSTORE-46] a send past a device\'s inbox quota is refused and stores nothing; others cannot crowd out own traffic, which has its own share', async () => {
       const alice = await register('alice');
       const bob = await register('bob');
       const carol = await register('carol');
@@ -1131,6 +1131,9 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
       // Bob's own devices still reach each other, and what they send is not counted against others.
       expect((await store.enqueue({ ...message(bob.primary, 'bob', [bobLaptop.deviceId]), quota })).status).toBe('accepted');
       expect((await store.enqueue({ ...message(bob.primary, 'alice', [alice.primary.deviceId, bobLaptop.deviceId]), quota })).status).toBe('accepted');
+      // But Bob has a share of his own laptop's inbox like anyone: notes to self cannot fill it without end.
+      expect((await store.enqueue({ ...message(bob.primary, 'bob', [bobLaptop.deviceId]), quota })).status).toBe('accepted');
+      expect(await store.enqueue({ ...message(bob.primary, 'bob', [bobLaptop.deviceId]), quota })).toEqual({ status: 'inbox-full', deviceIds: [bobLaptop.deviceId] });
       // Once Bob's phone collects Alice's rows, her send goes through, under the same client message id.
       const rows = await inboxOf(bob.primary.deviceId);
       await store.ackInbox(bob.primary.deviceId, rows.filter((row) => row.item.kind === 'message' && row.item.senderAccountId === 'alice').map((row) => row.seq));

@@ -2,8 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { Admission, type PendingSocket } from './admission.js';
 
-function socket(): PendingSocket & { evicted: boolean } {
-  const made = { evicted: false, evict: () => (made.evicted = true) };
+function socket(linking = false): PendingSocket & { evicted: boolean } {
+  const made = { linking, evicted: false, evict: () => (made.evicted = true) };
   return made;
 }
 
@@ -29,5 +29,21 @@ describe('[LIMIT-4] Admission', () => {
     expect(sockets.map((s) => s.evicted)).toEqual([true, false, false]);
     expect(admission.size).toBe(2);
     expect(admission.mayOpen('198.51.100.0')).toBe(true);
+  });
+
+  it('spares companions showing link codes while anything else can go', () => {
+    const admission = new Admission({ perAddress: 5, total: 2 });
+    const linking = socket(true);
+    const idle = socket();
+    admission.admit(linking, '192.0.2.1');
+    admission.admit(idle, '192.0.2.2');
+    admission.admit(socket(), '192.0.2.3');
+    expect([linking.evicted, idle.evicted]).toEqual([false, true]);
+    // Only link screens left: the oldest of them goes.
+    const admission2 = new Admission({ perAddress: 5, total: 1 });
+    const first = socket(true);
+    admission2.admit(first, '192.0.2.1');
+    admission2.admit(socket(true), '192.0.2.2');
+    expect(first.evicted).toBe(true);
   });
 });

@@ -8,15 +8,18 @@
  *
  * - From one address (what `requesterKey` makes of it: an IPv4 address, an IPv6 /64), at most
  *   `perAddress` pending sockets: more are refused before the WebSocket upgrade (HTTP 429).
- * - In all, at most `total`: when a new socket would pass it, the oldest pending socket is
- *   closed (1013, "try again later"). An honest client is pending for well under a second, so it
- *   is the flood's own oldest sockets that go, and a device reconnecting during a flood from many
- *   addresses still gets in.
+ * - In all, at most `total`: when a new socket would pass it, the oldest pending socket that is not
+ *   showing link codes is closed (1013, "try again later"). A device signing in is pending for well
+ *   under a second, so it is the flood's own oldest sockets that go, and a device reconnecting
+ *   during a flood from many addresses still gets in. A companion showing link codes is pending for
+ *   minutes by design (SPEC LIMIT-5): it goes only when nothing else is left to close.
  * @module
  */
 
 /** A pending socket, as admission sees it. */
 export interface PendingSocket {
+  /** A companion showing link codes, waiting for the phone. */
+  readonly linking: boolean;
   /** Closes the socket because the server is full of pending sockets. */
   evict(): void;
 }
@@ -44,15 +47,20 @@ export class Admission {
   admit(socket: PendingSocket, address: string): boolean {
     if (!this.mayOpen(address)) return false;
     if (this.pending.size >= this.limits.total) {
-      const [oldest] = this.pending.keys();
-      if (oldest !== undefined) {
-        this.release(oldest);
-        oldest.evict();
+      const victim = this.oldestNotLinking() ?? this.pending.keys().next().value;
+      if (victim !== undefined) {
+        this.release(victim);
+        victim.evict();
       }
     }
     this.pending.set(socket, address);
     this.perAddress.set(address, (this.perAddress.get(address) ?? 0) + 1);
     return true;
+  }
+
+  private oldestNotLinking(): PendingSocket | undefined {
+    for (const socket of this.pending.keys()) if (!socket.linking) return socket;
+    return undefined;
   }
 
   /** The socket authenticated or closed: it is pending no more. Safe to call more than once. */

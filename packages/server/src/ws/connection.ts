@@ -64,8 +64,8 @@ let nextConnectionId = 1;
 
 export class Connection {
   readonly id = nextConnectionId++;
-  /** When the socket opened (server clock), for the authentication deadline (SPEC LIMIT-5). */
-  readonly openedAt: number;
+  /** When the socket opened (real time, ms), for the authentication deadline (SPEC LIMIT-5). */
+  readonly openedAt = Date.now();
   device: AuthenticatedDevice | null = null;
   /** An Authenticate is being checked: a second one at the same time is refused (SPEC AUTH-4). */
   authenticating = false;
@@ -89,7 +89,6 @@ export class Connection {
     readonly ctx: ServerContext,
     readonly origin: ConnectionOrigin,
   ) {
-    this.openedAt = ctx.clock.now();
     this.limiter = new RateLimiter(RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST, () => ctx.clock.now(), MAX_RATE_DEBT);
     socket.once('close', () => {
       this.closed = true;
@@ -110,9 +109,17 @@ export class Connection {
     this.onSignedIn = null;
   }
 
-  /** Closes a socket that is not yet a device because the server is full of those (SPEC LIMIT-4). */
+  /** A companion showing link codes (it asked for one), waiting for the phone (SPEC LIMIT-5). */
+  get linking(): boolean {
+    return this.device === null && this.linkTokensIssued > 0;
+  }
+
+  /**
+   * Closes a socket that is not yet a device because the server is full of those (SPEC LIMIT-4).
+   * It is no longer counted, so it gets only a moment for the closing handshake.
+   */
   evict(): void {
-    this.close(CLOSE_TRY_AGAIN_LATER, 'TRY_AGAIN_LATER');
+    this.close(CLOSE_TRY_AGAIN_LATER, 'TRY_AGAIN_LATER', EVICTED_CLOSE_MS);
   }
 
   /** Sends the first challenge (SPEC AUTH-1) and starts the authentication deadline (SPEC LIMIT-5). */
@@ -124,15 +131,15 @@ export class Connection {
   /**
    * A socket that is neither a device nor a companion showing link codes holds a file descriptor
    * and a slot for nothing: it is closed AUTH_DEADLINE_MS after it opened. A companion that asked
-   * for a link code may wait for the phone for its whole link session. Real time, not the server's
-   * clock: this bounds resources, not protocol state.
+   * for a link code may wait for the phone for its whole link session. Real time throughout, not
+   * the server's clock: this bounds resources, not protocol state.
    */
   private checkDeadline(delayMs: number): void {
     this.deadline = setTimeout(() => {
       this.deadline = null;
       if (this.closed || this.device !== null) return;
       const linkingUntil = this.openedAt + LINK_SESSION_MS + LINK_TOKEN_TTL_MS;
-      const now = this.ctx.clock.now();
+      const now = Date.now();
       if (this.authenticating) this.checkDeadline(1000);
       else if (this.linkTokensIssued > 0 && now < linkingUntil) this.checkDeadline(Math.min(linkingUntil - now, LINK_SESSION_MS));
       else this.close(CLOSE_AUTH_TIMEOUT, 'AUTH_TIMEOUT');
@@ -161,8 +168,19 @@ export class Connection {
     return challenge.nonce;
   }
 
-  /** Handles one inbound WebSocket message. Never throws. */
+  /** Handles one inbound WebSocket message. Never throws, whatever the bytes. */
   async receive(data: Uint8Array, isBinary: boolean): Promise<void> {
+    try {
+      await this.handleFrame(data, isBinary);
+    } catch (error) {
+      // Only a fault of our own gets here (an answer that cannot be encoded, say): the peer's
+      // socket goes, the server stays.
+      this.ctx.log.error({ err: error instanceof Error ? { name: error.name, message: error.message } : String(error) }, 'frame handling failed');
+      this.close(1011, 'INTERNAL');
+    }
+  }
+
+  private async handleFrame(data: Uint8Array, isBinary: boolean): Promise<void> {
     if (this.closed) return;
     // Every frame counts against the rate limit, a frame that cannot even be decoded included:
     // refusing it costs a reply, which must not come cheaper than a well-formed request (SPEC LIMIT-2).
@@ -172,7 +190,7 @@ export class Connection {
       return;
     }
     if (allowed === 'refused') {
-      this.fail(requestIdOf(data), new ProtocolError('RATE_LIMITED', undefined, { retryAt: this.ctx.clock.now() + 1000 }));
+      this.fail(requestIdOf(data), new ProtocolError('RATE_LIMITED', undefined, { retryAt: this.ctx.clock.now() + this.limiter.msUntilNext() }));
       return;
     }
     let frame: ReturnType<typeof decodeClientFrame>;
@@ -190,7 +208,14 @@ export class Connection {
     const scope: RequestScope = { afterResponse: (task) => void tasks.push(task) };
     try {
       const body = frame.body;
-      if (body.case === undefined) throw new ProtocolError('BAD_FRAME', 'the frame has no body');
+      if (body.case === undefined) {
+        // As good as undecodable: it counts towards the bad frames too.
+        if (++this.badFrames > MAX_BAD_FRAMES) {
+          this.close(CLOSE_BAD_FRAMES, 'BAD_FRAME');
+          return;
+        }
+        throw new ProtocolError('BAD_FRAME', 'the frame has no body');
+      }
       const entry = HANDLERS[body.case];
       if (entry.access !== 'anyone' && this.device === null) throw new ProtocolError('NOT_AUTHENTICATED');
       if (entry.access === 'primary' && this.device?.kind !== 'primary') throw new ProtocolError('FORBIDDEN');
@@ -227,6 +252,7 @@ export class Connection {
             code: protocolError.code,
             message: protocolError.message,
             accounts: accountsOf(error),
+            deviceIds: error instanceof InboxFullError ? [...error.deviceIds] : [],
             retryAt: protocolError.retryAt,
             triesLeft: protocolError.triesLeft,
           },
@@ -275,12 +301,12 @@ export class Connection {
   }
 
   /** Closes the socket with a code and a short reason (never anything secret). */
-  close(code: number, reason: string): void {
+  close(code: number, reason: string, handshakeMs = CLOSE_HANDSHAKE_MS): void {
     if (this.closed) return;
     this.closed = true;
     this.socket.close(code, reason);
     // A peer that does not answer the closing handshake does not hold the socket for ever.
-    setTimeout(() => this.socket.terminate(), CLOSE_HANDSHAKE_MS).unref();
+    setTimeout(() => this.socket.terminate(), handshakeMs).unref();
   }
 
   get isClosed(): boolean {
@@ -295,18 +321,21 @@ export class Connection {
 
 /** How long a closing socket may take to answer the close handshake before it is cut. */
 const CLOSE_HANDSHAKE_MS = 5000;
+/** The same for an evicted pending socket, which no bound counts any more (SPEC LIMIT-4). */
+const EVICTED_CLOSE_MS = 1000;
 
 /**
  * The request id of a frame refused before decoding (field 1, a varint, when the frame starts
  * with it), so that the refusal names its request; 0 when it cannot be read cheaply.
  */
-function requestIdOf(data: Uint8Array): number {
+export function requestIdOf(data: Uint8Array): number {
   if (data[0] !== 0x08) return 0;
   let value = 0;
   for (let i = 1, shift = 0; i < Math.min(data.length, 6); i++, shift += 7) {
     const byte = data[i] ?? 0;
     value += (byte & 0x7f) * 2 ** shift;
-    if ((byte & 0x80) === 0) return value;
+    // A request id is a uint32: anything larger is no request id of ours (and could not be encoded).
+    if ((byte & 0x80) === 0) return value <= 0xffff_ffff ? value : 0;
   }
   return 0;
 }
@@ -315,6 +344,13 @@ function requestIdOf(data: Uint8Array): number {
 export class DevicesChangedError extends ProtocolError {
   constructor(readonly accounts: NonNullable<NonNullable<MessageInitShape<typeof ResponseSchema>['error']>['accounts']>) {
     super('DEVICES_CHANGED');
+  }
+}
+
+/** INBOX_FULL names the devices whose inbox is full, so that the sender's app can say whose (SPEC LIMIT-3). */
+export class InboxFullError extends ProtocolError {
+  constructor(readonly deviceIds: readonly string[]) {
+    super('INBOX_FULL');
   }
 }
 

@@ -17,6 +17,11 @@ export class RateLimiter {
     this.last = now();
   }
 
+  /** How long until a take would be 'ok' again, ms (for the refusal's retry_at). */
+  msUntilNext(): number {
+    return Math.max(0, Math.ceil(((1 - this.tokens) / this.ratePerSecond) * 1000));
+  }
+
   /** Takes one token: 'ok', 'refused' when the bucket is empty, 'exceeded' past `maxDebt`. */
   take(): 'ok' | 'refused' | 'exceeded' {
     const now = this.now();
