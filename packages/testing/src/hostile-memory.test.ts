@@ -67,6 +67,8 @@ describe('[LIMIT-1] inbox pushes respect back-pressure', () => {
         }),
       );
       for (const id of ids) expect((await sender.response(id, 30_000)).error).toBeUndefined();
+      // Half a second of the server's clock refills the sender's rate allowance for the next 100.
+      await server.advanceClock(500);
     }
     sender.close();
 
