@@ -18,6 +18,7 @@ import type { Bus } from './bus/bus.js';
 import { AdjustableClock, systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
 import type { ServerContext } from './context.js';
+import { AckWriter } from './ack-writer.js';
 import { createGuards } from './guards.js';
 import type { Store } from './store/store.js';
 import { registerHttpLogOut } from './http-log-out.js';
@@ -71,7 +72,7 @@ export async function createServer(parts: ServerParts): Promise<PairwiseServer> 
   });
   const hub = new Hub();
   const clock = parts.clock ?? (config.testClock ? new AdjustableClock() : systemClock);
-  const context: ServerContext = { config, store, bus, clock, hub, guards: createGuards(config, clock), log: app.log };
+  const context: ServerContext = { config, store, bus, clock, hub, guards: createGuards(config, clock), acks: new AckWriter(store, app.log), log: app.log };
   hub.attach(context);
   // This node holds no sockets yet: temporary sessions it served before a restart start their
   // minute now (SPEC TEMP-1).
@@ -176,6 +177,8 @@ export async function createServer(parts: ServerParts): Promise<PairwiseServer> 
       hub.closeAll(1001, 'server shutting down');
       hub.detach();
       await app.close();
+      // What devices acknowledged is written before the store goes.
+      await context.acks.flush();
       await bus.close();
       await store.close();
     },

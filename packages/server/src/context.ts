@@ -1,4 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify';
+import type { AckWriter } from './ack-writer.js';
 import type { Bus } from './bus/bus.js';
 import type { Clock } from './clock.js';
 import type { Config } from './config.js';
@@ -14,5 +15,7 @@ export interface ServerContext {
   readonly clock: Clock;
   readonly hub: Hub;
   readonly guards: ServerGuards;
+  /** Acknowledged inbox rows, deleted in batches. */
+  readonly acks: AckWriter;
   readonly log: FastifyBaseLogger;
 }

@@ -31,14 +31,16 @@ export async function sweep(ctx: ServerContext): Promise<void> {
 }
 
 async function touchConnectedDevices(ctx: ServerContext, now: number): Promise<void> {
-  const seen = new Set<string>();
+  const connected = new Map<string, boolean>();
   for (const connection of ctx.hub.allDevices()) {
     const device = connection.device;
-    if (device === null || seen.has(device.deviceId)) continue;
-    seen.add(device.deviceId);
-    await ctx.store.touchDevice(device.deviceId, now);
+    if (device !== null) connected.set(device.deviceId, device.temporary);
+  }
+  // One commit for all of them.
+  await ctx.store.touchDevices([...connected.keys()], now);
+  for (const [deviceId, temporary] of connected) {
     // Repairs a mark left by another node, or by this node's start, while the device is here.
-    if (device.temporary) await ctx.store.setDisconnectedAt(device.deviceId, null);
+    if (temporary) await ctx.store.setDisconnectedAt(deviceId, null);
   }
 }
 

@@ -385,6 +385,17 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
       await store.touchDevice(newDeviceId(), T0);
     });
 
+    it('[SSTORE-49] touchDevices records activity of many devices at once, only forward', async () => {
+      const { primary } = await register('alice');
+      const { primary: other } = await register('bob');
+      await store.touchDevice(other.deviceId, T0 + 9 * MINUTE);
+      await store.touchDevices([primary.deviceId, other.deviceId, newDeviceId()], T0 + 5 * MINUTE + 30_000);
+      expect((await store.getDevice(primary.deviceId))!.lastActiveAt).toBe(T0 + 5 * MINUTE);
+      // A later activity is never moved back.
+      expect((await store.getDevice(other.deviceId))!.lastActiveAt).toBe(T0 + 9 * MINUTE);
+      await store.touchDevices([], T0);
+    });
+
     it('[SSTORE-14] addPreKeys replaces signed prekeys, adds one-time prekeys and counts them', async () => {
       const { primary } = await register('alice', [1, 2]);
       const next = upload([3, 4, 5], 2);
@@ -582,6 +593,29 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
       expect(await store.ackInbox(bob.primary.deviceId, [phoneSeq, phoneSeq + 1000])).toBe(1);
       expect(await inboxOf(bob.primary.deviceId)).toEqual([]);
       expect(await store.ackInbox(bobLaptop.deviceId, [])).toBe(0);
+    });
+
+    it("[SSTORE-48] ackInboxMany deletes each device's own acknowledged rows, for several devices at once", async () => {
+      const alice = await register('alice');
+      const bob = await register('bob');
+      const { device: bobLaptop } = await linkNew('bob');
+      const seqsOf = async () => {
+        const result = await store.enqueue(message(alice.primary, 'bob', [bob.primary.deviceId, bobLaptop.deviceId]));
+        if (result.status !== 'accepted') throw new Error(`send ${result.status}`);
+        return { phone: result.seqs.find((s) => s.deviceId === bob.primary.deviceId)!.seq, laptop: result.seqs.find((s) => s.deviceId === bobLaptop.deviceId)!.seq };
+      };
+      const first = await seqsOf();
+      const second = await seqsOf();
+      // The laptop's seq named for the phone deletes nothing; each device's own go.
+      const deleted = await store.ackInboxMany([
+        { deviceId: bob.primary.deviceId, seqs: [first.phone, first.laptop] },
+        { deviceId: bobLaptop.deviceId, seqs: [first.laptop, second.laptop, second.laptop] },
+        { deviceId: bobLaptop.deviceId, seqs: [] },
+      ]);
+      expect(deleted).toBe(3);
+      expect((await inboxOf(bob.primary.deviceId)).map((row) => row.seq)).toEqual([second.phone]);
+      expect(await inboxOf(bobLaptop.deviceId)).toEqual([]);
+      expect(await store.ackInboxMany([])).toBe(0);
     });
 
     it('[SSTORE-23] expireInbox deletes expired messages and tells each sender device that still exists', async () => {

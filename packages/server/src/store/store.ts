@@ -322,6 +322,8 @@ export interface Store {
   replaceDeviceList(accountId: string, update: ListUpdate): Promise<boolean>;
   /** Records activity; stored at minute resolution (rounded down). */
   touchDevice(deviceId: string, at: number): Promise<void>;
+  /** `touchDevice` for many devices in one transaction (the sweeper's minute, SPEC DEVICES-4). */
+  touchDevices(deviceIds: readonly string[], at: number): Promise<void>;
   /** Stores a device's attestation (checked by the caller); false for an unknown device. */
   setAttestation(deviceId: string, attestation: Uint8Array): Promise<boolean>;
 
@@ -350,6 +352,11 @@ export interface Store {
   readInbox(deviceId: string, afterSeq: number, limit: number): Promise<InboxRow[]>;
   /** Deletes the device's rows with these seqs; returns how many were deleted. */
   ackInbox(deviceId: string, seqs: readonly number[]): Promise<number>;
+  /**
+   * `ackInbox` for several devices in one transaction (and one commit): how acknowledgements are
+   * written, in batches (ack-writer.ts). Returns how many rows were deleted in all.
+   */
+  ackInboxMany(acks: readonly { readonly deviceId: string; readonly seqs: readonly number[] }[]): Promise<number>;
   /**
    * Deletes message rows whose expiry is before `now` and, for each whose sender device still
    * exists, adds an 'expired' notice to that sender device's inbox. Returns the notices added.

@@ -14,6 +14,7 @@ import type { ServerContext } from '../context.js';
 import { openSqliteStore } from '../store/open-sqlite-store.js';
 import type { DeviceRow, Store } from '../store/store.js';
 import { Hub } from '../ws/hub.js';
+import { AckWriter } from '../ack-writer.js';
 import { createGuards } from '../guards.js';
 
 /** The fixture's device ids. */
@@ -98,7 +99,7 @@ export async function accountFixture(options: AccountFixtureOptions = {}): Promi
   const bus = new InProcessBus();
   const context = (): ServerContext => ctx;
   const config = parseConfig({});
-  const ctx: ServerContext = { config, store: options.wrap?.(store, ids, context) ?? store, bus, clock, hub, guards: createGuards(config, clock), log: silent };
+  const ctx: ServerContext = { config, store: options.wrap?.(store, ids, context) ?? store, bus, clock, hub, guards: createGuards(config, clock), acks: new AckWriter(store, silent), log: silent };
   hub.attach(ctx);
   open.push(async () => {
     hub.detach();

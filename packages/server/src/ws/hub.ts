@@ -30,6 +30,8 @@ interface PumpState {
   again: boolean;
   /** Stopped because the socket's send buffer was full; the next drain starts it again. */
   waitingForDrain: boolean;
+  /** Stopped at MAX_UNACKED; the next acknowledgement starts it again. */
+  waitingForAcks: boolean;
   unacked: Set<number>;
 }
 
@@ -71,7 +73,7 @@ export class Hub {
 
   /** Starts pushing the connection's inbox. */
   startDelivery(connection: Connection): void {
-    const state: PumpState = { running: false, again: false, waitingForDrain: false, unacked: new Set() };
+    const state: PumpState = { running: false, again: false, waitingForDrain: false, waitingForAcks: false, unacked: new Set() };
     this.pumps.set(connection, state);
     connection.onDrain(() => {
       if (!state.waitingForDrain) return;
@@ -140,11 +142,16 @@ export class Hub {
     return [...this.byDevice.values()].flatMap((set) => [...set]);
   }
 
-  /** The device acknowledged these rows: the pump may go on. */
+  /**
+   * The device acknowledged these rows. A pump that stopped at MAX_UNACKED goes on; one that did
+   * not has nothing new to read because of an acknowledgement (new rows wake it themselves).
+   */
   acknowledged(connection: Connection, seqs: readonly number[]): void {
     const state = this.pumps.get(connection);
     if (!state) return;
     for (const seq of seqs) state.unacked.delete(seq);
+    if (!state.waitingForAcks) return;
+    state.waitingForAcks = false;
     void this.pump(connection);
   }
 
@@ -244,6 +251,7 @@ export class Hub {
           if (rows.length < limit) break;
         }
       } while (state.again && !connection.isClosed);
+      if (state.unacked.size >= MAX_UNACKED) state.waitingForAcks = true;
     } finally {
       state.running = false;
     }
