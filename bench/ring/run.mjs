@@ -61,8 +61,6 @@ if (a.help) {
   console.log(readFileSync(SCRIPT, 'utf8').split('\n').filter((line) => line.startsWith('//')).join('\n'));
   process.exit(0);
 }
-if (a['serve-bare-relay']) serveBareRelay();
-else await main();
 
 // ---------------------------------------------------------------------------------------------
 // The bare relay (a child process of this script): a frame is [target u32][payload]; it is sent on
@@ -173,7 +171,8 @@ async function startPairwise() {
     PORT: String(port),
     PUBLIC_ORIGIN: origin,
     DATA_DIR: dataDir,
-    LOG_LEVEL: 'warn',
+    // Info, for the "serving" line; nothing is logged per request.
+    LOG_LEVEL: 'info',
     // One generator address opens every socket of the ring.
     MAX_PENDING_CONNECTIONS_PER_ADDRESS: String(Math.max(32, n)),
     MAX_PENDING_CONNECTIONS: String(Math.max(2000, n)),
@@ -514,3 +513,6 @@ async function main() {
   }
   console.error(`  machine: ${describeMachine()}`);
 }
+
+if (a['serve-bare-relay']) serveBareRelay();
+else await main();

@@ -78,6 +78,16 @@ const CHUNK = 500;
 type Executor = Kysely<Database> | Transaction<Database>;
 
 /** Thrown inside a transaction to roll it back and still hand a result to the caller. */
+/** Most pieces of work one group commit takes: a bound on how long one commit holds the writer. */
+const GROUP_COMMIT_MAX = 256;
+
+/** Work waiting for a group commit, with its caller's promise. */
+interface GroupedWork {
+  readonly work: (trx: Transaction<Database>, abort: (result: unknown) => never) => Promise<unknown>;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (error: unknown) => void;
+}
+
 class Abort extends Error {
   constructor(readonly result: unknown) {
     super('transaction rolled back on purpose');
@@ -109,6 +119,9 @@ const primaryFirst = sql<number>`case when ${sql.ref('devices.kind')} = ${Device
 export class KyselyStore implements Store {
   /** Whether to take row locks; SQLite neither has nor needs them. */
   private readonly locks: boolean;
+  /** Sends waiting for the next group commit (SQLite), and whether one is running. */
+  private readonly group: GroupedWork[] = [];
+  private grouping = false;
 
   /** `db` is owned by the store from here on: `close()` destroys it. */
   constructor(
@@ -127,6 +140,64 @@ export class KyselyStore implements Store {
     } catch (error) {
       if (error instanceof Abort) return error.result as T;
       throw error;
+    }
+  }
+
+  /**
+   * Like `transaction`, but on SQLite shares one transaction, and so one commit (one fsync), with
+   * the other such work queued while the previous group ran: group commit. Each piece of work runs
+   * under its own savepoint, so an abort or a failure rolls back that piece alone, and each caller
+   * hears its result only once the group has committed. On PostgreSQL, whose connections commit in
+   * parallel, it is `transaction`.
+   */
+  private groupedTransaction<T>(work: (trx: Transaction<Database>, abort: (result: T) => never) => Promise<T>): Promise<T> {
+    if (this.locks) return this.transaction(work);
+    return new Promise<T>((resolve, reject) => {
+      this.group.push({ work: work as GroupedWork['work'], resolve: resolve as GroupedWork['resolve'], reject });
+      if (this.grouping) return;
+      this.grouping = true;
+      // After the frames already read have been handled: better-sqlite3 runs a whole transaction
+      // without giving the event loop a turn, so a group started at once would hold one send.
+      setImmediate(() => void this.commitGroups());
+    });
+  }
+
+  private async commitGroups(): Promise<void> {
+    const abort = (result: unknown): never => {
+      throw new Abort(result);
+    };
+    try {
+      while (this.group.length > 0) {
+        const batch = this.group.splice(0, GROUP_COMMIT_MAX);
+        const outcomes: ({ readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: unknown })[] = [];
+        try {
+          await this.db.transaction().execute(async (trx) => {
+            for (const job of batch) {
+              await sql`savepoint grouped`.execute(trx);
+              try {
+                const value = await job.work(trx, abort);
+                await sql`release grouped`.execute(trx);
+                outcomes.push({ ok: true, value });
+              } catch (error) {
+                await sql`rollback to grouped`.execute(trx);
+                await sql`release grouped`.execute(trx);
+                outcomes.push(error instanceof Abort ? { ok: true, value: error.result } : { ok: false, error });
+              }
+            }
+          });
+        } catch (error) {
+          // The commit itself failed: nothing of the group is stored.
+          for (const job of batch) job.reject(error);
+          continue;
+        }
+        batch.forEach((job, i) => {
+          const outcome = outcomes[i]!;
+          if (outcome.ok) job.resolve(outcome.value);
+          else job.reject(outcome.error);
+        });
+      }
+    } finally {
+      this.grouping = false;
     }
   }
 
@@ -408,7 +479,8 @@ export class KyselyStore implements Store {
 
   async enqueue(input: EnqueueInput): Promise<EnqueueResult> {
     const devicesChanged = { status: 'devices-changed' } as const;
-    const result = await this.transaction<EnqueueResult>(async (trx, abort) => {
+    // Group commit on SQLite: the sends of a moment share one fsync (groupedTransaction).
+    const result = await this.groupedTransaction<EnqueueResult>(async (trx, abort) => {
       // The idempotency record first: a retry of an accepted send is a duplicate even if the
       // device lists changed since. A concurrent retry waits here for this one to finish.
       const recorded = await trx

@@ -385,6 +385,23 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
       await store.touchDevice(newDeviceId(), T0);
     });
 
+    it('[SSTORE-50] sends made at once each get their own outcome: a refused one stores nothing and spoils none of the others', async () => {
+      const alice = await register('alice');
+      const bob = await register('bob');
+      const carol = await register('carol');
+      const good = Array.from({ length: 20 }, (_, i) => message(alice.primary, 'bob', [bob.primary.deviceId], T0 + i));
+      const wrongDevices = message(alice.primary, 'bob', [carol.primary.deviceId]);
+      const repeated = message(carol.primary, 'bob', [bob.primary.deviceId]);
+      const results = await Promise.all([...good, wrongDevices, repeated, repeated].map((input) => store.enqueue(input)));
+      expect(results.slice(0, 20).every((result) => result.status === 'accepted')).toBe(true);
+      expect(results[20]).toEqual({ status: 'devices-changed' });
+      expect(results.slice(21).map((result) => result.status).sort()).toEqual(['accepted', 'duplicate']);
+      expect(await inboxOf(bob.primary.deviceId)).toHaveLength(21);
+      expect(await inboxOf(carol.primary.deviceId)).toEqual([]);
+      // The refused send's id was not used up.
+      expect((await store.enqueue({ ...wrongDevices, envelopes: [{ deviceId: bob.primary.deviceId, content: random(8) }] })).status).toBe('accepted');
+    });
+
     it('[SSTORE-49] touchDevices records activity of many devices at once, only forward', async () => {
       const { primary } = await register('alice');
       const { primary: other } = await register('bob');
