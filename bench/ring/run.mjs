@@ -457,7 +457,7 @@ async function runRate(system, rate) {
     p50_ms: f(percentile(latencies, 50) ?? 0),
     p95_ms: f(percentile(latencies, 95) ?? 0),
     p99_ms: f(percentile(latencies, 99) ?? 0),
-    max_ms: f(latencies.length ? Math.max(...latencies) : 0),
+    max_ms: f(latencies.reduce((most, value) => (value > most ? value : most), 0)),
     ack_p50_ms: f(percentile(ackLatencies, 50) ?? 0),
     ack_p99_ms: f(percentile(ackLatencies, 99) ?? 0),
     lost,

@@ -51,7 +51,38 @@ class TransactionalDdlSqliteDialect extends SqliteDialect {
 
 /** The Kysely dialect for a database from `openSqliteDatabase`, with migrations in transactions. */
 export function sqliteDialect(database: Sqlite.Database): SqliteDialect {
-  return new TransactionalDdlSqliteDialect({ database });
+  return new TransactionalDdlSqliteDialect({ database: withStatementCache(database) });
+}
+
+/** Prepared statements kept per database: the store's queries are a few hundred distinct texts. */
+const STATEMENT_CACHE_SIZE = 500;
+
+/**
+ * The database as Kysely sees it, preparing each SQL text once. Kysely prepares every query anew,
+ * and preparing cost more than running on the send path (docs/performance.md). better-sqlite3 runs
+ * one statement at a time on its one connection, so a prepared statement can be reused by the
+ * next query of the same text. The least recently used statements go past STATEMENT_CACHE_SIZE
+ * (lists of ids make texts of many lengths).
+ */
+export function withStatementCache(database: Sqlite.Database): Pick<Sqlite.Database, 'prepare' | 'close'> {
+  const cache = new Map<string, Sqlite.Statement>();
+  return {
+    prepare(source: string) {
+      let statement = cache.get(source);
+      if (statement === undefined) {
+        statement = database.prepare(source);
+        if (cache.size >= STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value!);
+      } else {
+        cache.delete(source);
+      }
+      cache.set(source, statement);
+      return statement;
+    },
+    close() {
+      cache.clear();
+      database.close();
+    },
+  } as Pick<Sqlite.Database, 'prepare' | 'close'>;
 }
 
 /**
