@@ -153,7 +153,7 @@ export class KyselyStore implements Store {
   private groupedTransaction<T>(work: (trx: Transaction<Database>, abort: (result: T) => never) => Promise<T>): Promise<T> {
     if (this.locks) return this.transaction(work);
     return new Promise<T>((resolve, reject) => {
-      this.group.push({ work: work as GroupedWork['work'], resolve: resolve as GroupedWork['resolve'], reject });
+      this.group.push({ work: work, resolve: resolve as GroupedWork['resolve'], reject });
       if (this.grouping) return;
       this.grouping = true;
       // After the frames already read have been handled: better-sqlite3 runs a whole transaction
