@@ -25,10 +25,22 @@ export type BusEvent =
    */
   | { readonly type: 'security'; readonly accountId: string; readonly alert: '' | 'pin-locked' };
 
+/**
+ * Told to this node's own subscribers only, never published: the Bus may have lost events (its
+ * connection dropped and came back). Subscribers catch up from the store (SPEC BUS-3).
+ */
+export interface BusGap {
+  readonly type: 'gap';
+}
+
 /** Publish/subscribe between nodes. */
 export interface Bus {
+  /** Which Bus this is, for logs and metrics. */
+  readonly kind: 'in-process' | 'nats';
   publish(event: BusEvent): Promise<void>;
   /** Registers a handler for every event, including this node's own; returns an unsubscribe. */
-  subscribe(handler: (event: BusEvent) => void): () => void;
+  subscribe(handler: (event: BusEvent | BusGap) => void): () => void;
+  /** Whether events published now would reach the other nodes (for /readyz). */
+  isConnected(): boolean;
   close(): Promise<void>;
 }

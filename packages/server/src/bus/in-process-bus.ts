@@ -1,8 +1,9 @@
-import type { Bus, BusEvent } from './bus.js';
+import type { Bus, BusEvent, BusGap } from './bus.js';
 
 /** The single-node Bus: events go straight to this process's handlers. */
 export class InProcessBus implements Bus {
-  private readonly handlers = new Set<(event: BusEvent) => void>();
+  readonly kind = 'in-process';
+  private readonly handlers = new Set<(event: BusEvent | BusGap) => void>();
 
   publish(event: BusEvent): Promise<void> {
     // Delivered on a later tick so that publishers never run subscriber code in their own stack
@@ -13,9 +14,14 @@ export class InProcessBus implements Bus {
     return Promise.resolve();
   }
 
-  subscribe(handler: (event: BusEvent) => void): () => void {
+  subscribe(handler: (event: BusEvent | BusGap) => void): () => void {
     this.handlers.add(handler);
     return () => this.handlers.delete(handler);
+  }
+
+  /** Always: there is no connection to lose. */
+  isConnected(): boolean {
+    return true;
   }
 
   close(): Promise<void> {

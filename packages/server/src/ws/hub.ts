@@ -8,7 +8,7 @@
 import { CLOSE_LOGGED_OUT } from '@pairwise/protocol/errors';
 import { TEMPORARY_SESSION_GRACE_MS } from '@pairwise/protocol/limits';
 import { securityOf } from '../account-security.js';
-import type { BusEvent } from '../bus/bus.js';
+import type { BusEvent, BusGap } from '../bus/bus.js';
 import type { ServerContext } from '../context.js';
 import { accountDevices } from '../handlers/account-devices.js';
 import { inboxRowToDeliver } from '../handlers/convert.js';
@@ -161,9 +161,12 @@ export class Hub {
     for (const connection of this.linkWaiters.values()) connection.close(code, reason);
   }
 
-  private async handle(event: BusEvent): Promise<void> {
+  private async handle(event: BusEvent | BusGap): Promise<void> {
     const ctx = this.context();
     switch (event.type) {
+      case 'gap':
+        await this.catchUp();
+        return;
       case 'inbox':
         for (const deviceId of event.deviceIds) for (const connection of this.connectionsOf(deviceId)) void this.pump(connection);
         return;
@@ -208,6 +211,24 @@ export class Hub {
         if (security === null) return;
         for (const connection of local) connection.push({ body: { case: 'securityChanged', value: { security, alert: event.alert } } });
         return;
+      }
+    }
+  }
+
+  /**
+   * After the Bus may have lost events (SPEC BUS-3): every connection here reads its inbox again,
+   * and a device that was removed meanwhile is logged out as its revocation would have done.
+   * Device-list and security notices are state the devices read again at their next connect.
+   */
+  private async catchUp(): Promise<void> {
+    const ctx = this.context();
+    for (const [deviceId, connections] of [...this.byDevice]) {
+      const device = await ctx.store.getDevice(deviceId);
+      for (const connection of [...connections]) {
+        if (device === null) {
+          connection.push({ body: { case: 'loggedOut', value: { reason: 'removed' } } });
+          connection.close(CLOSE_LOGGED_OUT, 'LOGGED_OUT');
+        } else void this.pump(connection);
       }
     }
   }
