@@ -23,6 +23,13 @@ export interface Config {
   readonly dataDir: string;
   /** PostgreSQL URL, or `null` for the embedded SQLite database in `dataDir`. */
   readonly databaseUrl: string | null;
+  /**
+   * NATS URL of the Bus between several nodes (which then share `databaseUrl`), or `null` for
+   * the in-process Bus of a single node.
+   */
+  readonly natsUrl: string | null;
+  /** The NATS subject this installation's nodes share (one per installation on a shared broker). */
+  readonly natsSubject: string;
   /** Proxy addresses whose X-Forwarded-For is believed; empty: none. */
   readonly trustedProxies: readonly string[];
   readonly registration: RegistrationMode;
@@ -163,6 +170,17 @@ export function parseConfig(env: NodeJS.ProcessEnv, cwd: string = process.cwd())
   if (databaseUrl !== null && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
     throw new ConfigError('DATABASE_URL must be a postgres:// URL (leave it unset for the embedded SQLite)');
   }
+  const natsUrl = env.NATS_URL?.trim() || null;
+  if (natsUrl !== null && !/^(nats|tls):\/\/[^\s,]+$/.test(natsUrl)) {
+    throw new ConfigError('NATS_URL must be a nats:// or tls:// URL (leave it unset for a single node)');
+  }
+  if (natsUrl !== null && databaseUrl === null) {
+    throw new ConfigError('NATS_URL joins this node to others, which must share one database: set DATABASE_URL too');
+  }
+  const natsSubject = env.NATS_SUBJECT?.trim() || 'pairwise.events';
+  if (!/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/.test(natsSubject) || natsSubject.length > 128) {
+    throw new ConfigError(`NATS_SUBJECT must be dot-separated letters, digits, "-" and "_" (no wildcards), got "${natsSubject}"`);
+  }
   const trustedProxies = list(env, 'TRUSTED_PROXIES');
   for (const proxy of trustedProxies) {
     const [address, bits] = proxy.split('/');
@@ -192,6 +210,8 @@ export function parseConfig(env: NodeJS.ProcessEnv, cwd: string = process.cwd())
     publicOrigin,
     dataDir: resolve(cwd, env.DATA_DIR?.trim() || 'data'),
     databaseUrl,
+    natsUrl,
+    natsSubject,
     trustedProxies: Object.freeze(trustedProxies),
     registration,
     inviteCodes: Object.freeze(inviteCodes),

@@ -8,6 +8,7 @@ import { ConfigError, parseConfig } from './config.js';
 import { descriptorWarning, openFileLimit } from './descriptor-limit.js';
 import { pino } from 'pino';
 import { openStore } from './store/open-store.js';
+import { openBus } from './bus/open-bus.js';
 
 async function main(): Promise<void> {
   let config;
@@ -23,15 +24,19 @@ async function main(): Promise<void> {
   const logger = pino({ level: config.logLevel });
   const descriptors = descriptorWarning(openFileLimit(), config.limits.pendingConnections);
   if (descriptors !== null) logger.warn(descriptors);
-  const server = await createServer({
-    config,
-    logger,
-    store: await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, logger }),
-  });
-  const store = server.context.store;
+  const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, logger });
+  let bus;
+  try {
+    bus = await openBus(config, logger);
+  } catch (error) {
+    logger.fatal({ err: String(error) }, 'the bus could not be opened');
+    await store.close();
+    process.exit(1);
+  }
+  const server = await createServer({ config, logger, store, bus });
   const address = await server.app.listen({ host: config.host, port: config.port });
   server.app.log.info(
-    { address, publicOrigin: config.publicOrigin, store: store.kind },
+    { address, publicOrigin: config.publicOrigin, store: store.kind, bus: bus.kind },
     `Pairwise is serving at ${config.publicOrigin}`,
   );
   const shutdown = (): void => {

@@ -1,0 +1,141 @@
+/**
+ * The Bus between several nodes, over core NATS publish/subscribe (SPEC BUS-1..BUS-4).
+ *
+ * At most once, on purpose: the store is where deliveries come from, so an event only says
+ * "look again". A node hands its own events to its own subscribers directly (NATS echo is off),
+ * so that one node keeps working while the broker is away; the others hear them through NATS.
+ * Whenever this node may have missed events (its connection dropped and came back, or the
+ * client dropped messages it could not keep up with), its subscribers are told of a gap and
+ * catch up from the store.
+ * @module
+ */
+import { connect, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import type { Bus, BusEvent, BusGap } from './bus.js';
+import { decodeBusEvent, encodeBusEvent } from './bus-codec.js';
+
+/** What the bus reports on; message content is never logged, only why a message was dropped. */
+export interface BusLogger {
+  warn(details: object, message: string): void;
+  info(details: object, message: string): void;
+}
+
+export interface NatsBusOptions {
+  /** nats:// or tls:// URL, possibly with credentials. */
+  readonly url: string;
+  /** Subject the nodes of one installation share (NATS_SUBJECT). */
+  readonly subject: string;
+  /** A name for this node's connection, shown by the NATS server's monitoring. */
+  readonly name: string;
+  readonly log: BusLogger;
+  /** How long the first connection may take before the server gives up starting, in ms. */
+  readonly connectTimeoutMs?: number;
+}
+
+/** A lost broker is retried this often, for ever: nodes keep serving from the store meanwhile. */
+const RECONNECT_WAIT_MS = 250;
+/** Pings every this many ms; two unanswered pings count as a dropped connection. */
+const PING_INTERVAL_MS = 5_000;
+const GAP: BusGap = { type: 'gap' };
+
+/** Several nodes' Bus (NATS_URL). */
+export class NatsBus implements Bus {
+  readonly kind = 'nats';
+  private readonly handlers = new Set<(event: BusEvent | BusGap) => void>();
+  private connected = true;
+
+  private constructor(
+    private readonly connection: NatsConnection,
+    private readonly subject: string,
+    private readonly log: BusLogger,
+  ) {}
+
+  /** Connects; throws when the broker cannot be reached at start (the operator sees why). */
+  static async connect(options: NatsBusOptions): Promise<NatsBus> {
+    const connection = await connect({
+      servers: options.url,
+      name: options.name,
+      noEcho: true,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: RECONNECT_WAIT_MS,
+      pingInterval: PING_INTERVAL_MS,
+      maxPingOut: 2,
+      timeout: options.connectTimeoutMs ?? 10_000,
+    });
+    const bus = new NatsBus(connection, options.subject, options.log);
+    bus.listen(connection.subscribe(options.subject));
+    void bus.watchStatus();
+    return bus;
+  }
+
+  publish(event: BusEvent): Promise<void> {
+    this.deliver(event);
+    try {
+      // While the broker is away the client holds what is published (up to its reconnect
+      // buffer) and sends it on reconnection.
+      this.connection.publish(this.subject, encodeBusEvent(event));
+    } catch (error) {
+      // Closed or over its buffer: the other nodes miss this one and deliver from the store at
+      // their devices' next connect or gap.
+      this.log.warn({ err: String(error), event: event.type }, 'bus event not published');
+    }
+    return Promise.resolve();
+  }
+
+  subscribe(handler: (event: BusEvent | BusGap) => void): () => void {
+    this.handlers.add(handler);
+    return () => this.handlers.delete(handler);
+  }
+
+  isConnected(): boolean {
+    return this.connected && !this.connection.isClosed();
+  }
+
+  async close(): Promise<void> {
+    this.handlers.clear();
+    if (this.connection.isClosed()) return;
+    // Drain sends what was published and waits for it, so that a node that stops gracefully
+    // tells the others everything it did before going.
+    await this.connection.drain().catch(() => {});
+  }
+
+  /** On a later tick, like the in-process Bus: publishers never run subscriber code. */
+  private deliver(event: BusEvent | BusGap): void {
+    queueMicrotask(() => {
+      for (const handler of this.handlers) handler(event);
+    });
+  }
+
+  private listen(subscription: Subscription): void {
+    void (async () => {
+      for await (const message of subscription) {
+        let event: BusEvent;
+        try {
+          event = decodeBusEvent(message.data);
+        } catch (error) {
+          this.log.warn({ err: String(error) }, 'bus message dropped');
+          continue;
+        }
+        for (const handler of this.handlers) handler(event);
+      }
+    })();
+  }
+
+  private async watchStatus(): Promise<void> {
+    for await (const status of this.connection.status()) {
+      if (status.type === 'disconnect') {
+        this.connected = false;
+        this.log.warn({}, 'bus disconnected; delivering from the store until it is back');
+      } else if (status.type === 'reconnect') {
+        this.connected = true;
+        this.log.info({}, 'bus reconnected');
+        this.deliver(GAP);
+      } else if (status.type === 'slowConsumer') {
+        this.log.warn({ pending: status.pending }, 'bus events dropped: this node could not keep up');
+        this.deliver(GAP);
+      } else if (status.type === 'close') {
+        this.connected = false;
+        return;
+      }
+    }
+  }
+}
