@@ -1,0 +1,100 @@
+import { randomBytes } from 'node:crypto';
+import { afterEach, describe, expect, it } from 'vitest';
+import { CLOSE_LOGGED_OUT } from '@pairwise/protocol/errors';
+import type { Bus, BusEvent, BusGap } from '../bus/bus.js';
+import { accountFixture, closeAccountFixtures } from '../test-support/account-fixture.js';
+import type { DeviceRow } from '../store/store.js';
+import type { Connection } from './connection.js';
+
+afterEach(closeAccountFixtures);
+
+/** A Bus that loses every event and can be told to report a gap, as a NATS Bus does after a reconnect. */
+class LossyBus implements Bus {
+  readonly kind = 'nats';
+  private readonly handlers = new Set<(event: BusEvent | BusGap) => void>();
+  publish(): Promise<void> {
+    return Promise.resolve();
+  }
+  subscribe(handler: (event: BusEvent | BusGap) => void): () => void {
+    this.handlers.add(handler);
+    return () => this.handlers.delete(handler);
+  }
+  isConnected(): boolean {
+    return true;
+  }
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+  gap(): void {
+    for (const handler of this.handlers) handler({ type: 'gap' });
+  }
+}
+
+/** What the hub did to one socket. */
+interface FakeConnection {
+  readonly pushed: unknown[];
+  closedWith: number | null;
+}
+
+function fakeConnection(device: DeviceRow): { connection: Connection; seen: FakeConnection } {
+  const seen: FakeConnection = { pushed: [], closedWith: null };
+  const connection = {
+    device,
+    pendingLinks: new Set<string>(),
+    lastPushedSeq: 0,
+    canPush: true,
+    get isClosed() {
+      return seen.closedWith !== null;
+    },
+    onDrain: () => {},
+    push: (frame: unknown) => seen.pushed.push(frame),
+    close: (code: number) => (seen.closedWith = code),
+  };
+  return { connection: connection as unknown as Connection, seen };
+}
+
+describe('[BUS-3] the hub after a gap in the Bus', () => {
+  it('delivers rows whose wake-up was lost and logs out a device removed meanwhile', async () => {
+    const bus = new LossyBus();
+    const { ctx, store, ids } = await accountFixture();
+    ctx.hub.detach();
+    ctx.hub.attach({ ...ctx, bus });
+    const primaryRow = await store.getDevice(ids.primary);
+    const companionRow = await store.getDevice(ids.companion);
+    if (primaryRow === null || companionRow === null) throw new Error('fixture devices missing');
+    const phone = fakeConnection(primaryRow);
+    const laptop = fakeConnection(companionRow);
+    for (const { connection } of [phone, laptop]) {
+      ctx.hub.addDevice(connection);
+      ctx.hub.startDelivery(connection);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(phone.seen.pushed).toEqual([]);
+
+    // On another node the laptop sends the phone a copy and is then removed; both events are lost.
+    expect(await store.setAttestation(ids.companion, new Uint8Array(randomBytes(64)))).toBe(true);
+    const now = ctx.clock.now();
+    const stored = await store.enqueue({
+      senderAccountId: 'alice',
+      senderDeviceId: ids.companion,
+      recipientAccountId: 'alice',
+      clientMessageId: new Uint8Array(randomBytes(16)),
+      envelopes: [{ deviceId: ids.primary, content: new Uint8Array([1, 2, 3]) }],
+      now,
+      expiresAt: now + 86_400_000,
+    });
+    expect(stored).toMatchObject({ status: 'accepted' });
+    expect(await store.removeDevice(ids.companion, null)).toBe('removed');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(phone.seen.pushed).toEqual([]);
+    expect(laptop.seen.closedWith).toBeNull();
+
+    bus.gap();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(phone.seen.pushed).toHaveLength(1);
+    expect(phone.seen.pushed[0]).toMatchObject({ body: { case: 'deliver' } });
+    expect(phone.seen.closedWith).toBeNull();
+    expect(laptop.seen.closedWith).toBe(CLOSE_LOGGED_OUT);
+    expect(laptop.seen.pushed).toEqual([{ body: { case: 'loggedOut', value: { reason: 'removed' } } }]);
+  });
+});
