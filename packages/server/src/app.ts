@@ -20,6 +20,9 @@ import type { Config } from './config.js';
 import type { ServerContext } from './context.js';
 import { AckWriter } from './ack-writer.js';
 import { createGuards } from './guards.js';
+import { registerHealthRoutes } from './health.js';
+import { MeteredBus } from './metered-bus.js';
+import { Metrics } from './metrics.js';
 import type { Store } from './store/store.js';
 import { registerHttpLogOut } from './http-log-out.js';
 import { registerSecurityHeaders } from './security-headers.js';
@@ -45,6 +48,8 @@ export interface ServerParts {
   readonly logger?: FastifyBaseLogger;
   /** Sweep interval in ms; 0 turns the sweeper off (tests call `sweep` themselves). */
   readonly sweepIntervalMs?: number;
+  /** The metrics; a set of its own, labelled with NODE_NAME, otherwise. */
+  readonly metrics?: Metrics;
 }
 
 /** A built server and its context (for tests and graceful shutdown). */
@@ -58,7 +63,8 @@ export interface PairwiseServer {
 /** Builds the server. Call `app.listen` to serve. */
 export async function createServer(parts: ServerParts): Promise<PairwiseServer> {
   const { config, store } = parts;
-  const bus = parts.bus ?? new InProcessBus();
+  const metrics = parts.metrics ?? new Metrics({ node: config.nodeName });
+  const bus = new MeteredBus(parts.bus ?? new InProcessBus(), metrics);
   const app = Fastify({
     ...(parts.logger ? { loggerInstance: parts.logger } : { logger: { level: config.logLevel } }),
     // Requests are not logged one by one: URLs, addresses and headers are metadata we do not keep.
@@ -72,8 +78,10 @@ export async function createServer(parts: ServerParts): Promise<PairwiseServer> 
   });
   const hub = new Hub();
   const clock = parts.clock ?? (config.testClock ? new AdjustableClock() : systemClock);
-  const context: ServerContext = { config, store, bus, clock, hub, guards: createGuards(config, clock), acks: new AckWriter(store, app.log), log: app.log };
+  const context: ServerContext = { config, store, bus, clock, hub, guards: createGuards(config, clock), acks: new AckWriter(store, app.log), log: app.log, metrics };
   hub.attach(context);
+  metrics.watch({ inboxDepth: () => store.countInbox(), openConnections: () => hub.openConnections, authenticatedDevices: () => hub.authenticatedDevices });
+  store.observeCommits((sends, seconds) => metrics.committed(sends, seconds));
   // This node holds no sockets yet: temporary sessions it served before a restart start their
   // minute now (SPEC TEMP-1).
   await store.markTemporaryDevicesDisconnected(clock.now());
@@ -123,6 +131,7 @@ export async function createServer(parts: ServerParts): Promise<PairwiseServer> 
       ipAddress: request.ip,
       userAgent: request.headers['user-agent'] ?? '',
     });
+    hub.opened(connection);
     socket.on('message', (data, isBinary) => {
       const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
       void connection.receive(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), isBinary);
@@ -155,6 +164,8 @@ export async function createServer(parts: ServerParts): Promise<PairwiseServer> 
     return { code: 'NO_BUILT_APP', message: assets.problem };
   });
   app.get('/api/health', () => ({ ok: true }));
+  // Also on the metrics listener; here for load balancers that only reach the public port (SPEC OPS-2, OPS-3).
+  registerHealthRoutes(app, context);
   await registerWebApp(app, config.webRoot);
   if (clock instanceof AdjustableClock && config.testClock) {
     app.post<{ Body: { advanceMs?: unknown } }>('/__test__/clock', (request) => {

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { MIN_PROTOCOL_VERSION, PROTOCOL_VERSION } from '@pairwise/protocol/version';
 import { ConfigError, parseConfig } from './config.js';
@@ -107,6 +108,36 @@ describe('[OPS-1] configuration', () => {
       inboxMaxBytesPerSender: 128 * 1024 * 1024,
       registrationsPerHourPerAddress: 10,
     });
+  });
+});
+
+describe('[OPS-4] metrics settings', () => {
+  it('are off by default, on loopback when on, and name the node after its host', () => {
+    expect(parseConfig({})).toMatchObject({ metricsPort: null, metricsHost: '127.0.0.1', nodeName: hostname() || 'pairwise' });
+    expect(parseConfig({ METRICS_PORT: '' }).metricsPort).toBeNull();
+  });
+
+  it('reads METRICS_PORT, METRICS_HOST and NODE_NAME', () => {
+    expect(parseConfig({ METRICS_PORT: '9464', METRICS_HOST: '10.0.0.5', NODE_NAME: 'node-2.eu_west' })).toMatchObject({
+      metricsPort: 9464,
+      metricsHost: '10.0.0.5',
+      nodeName: 'node-2.eu_west',
+    });
+  });
+
+  it.each([
+    [{ METRICS_PORT: 'nine' }, /^METRICS_PORT /],
+    [{ METRICS_PORT: '0' }, /^METRICS_PORT /],
+    [{ METRICS_PORT: '65536' }, /^METRICS_PORT /],
+    [{ METRICS_PORT: '8080' }, /^METRICS_PORT must differ from PORT/],
+    [{ METRICS_PORT: '9000', PORT: '9000' }, /^METRICS_PORT must differ from PORT/],
+    [{ METRICS_HOST: 'not a host!' }, /^METRICS_HOST /],
+    [{ NODE_NAME: 'node 1' }, /^NODE_NAME /],
+    [{ NODE_NAME: '-node' }, /^NODE_NAME /],
+    [{ NODE_NAME: 'n'.repeat(64) }, /^NODE_NAME /],
+  ])('refuses %o with a message naming the setting', (env, name) => {
+    expect(() => parseConfig(env)).toThrow(ConfigError);
+    expect(() => parseConfig(env)).toThrow(name);
   });
 });
 

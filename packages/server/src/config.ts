@@ -5,6 +5,7 @@
  * @module
  */
 import { isIP } from 'node:net';
+import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { DEFAULT_MAX_COMPANIONS } from '@pairwise/protocol/limits';
 import { MIN_PROTOCOL_VERSION, PROTOCOL_VERSION } from '@pairwise/protocol/version';
@@ -43,6 +44,15 @@ export interface Config {
   readonly minProtocolVersion: number;
   /** Limits against one client starving the others (SPEC LIMIT-*); see docs/threat-model.md. */
   readonly limits: ServerLimits;
+  /** NODE_NAME: the `node` label on every metric, telling this node from the others (SPEC OPS-4). */
+  readonly nodeName: string;
+  /**
+   * METRICS_PORT: the port of the separate listener for /metrics, /healthz and /readyz, or `null`
+   * for none (the default). Never the public port: the metrics are for the operator only.
+   */
+  readonly metricsPort: number | null;
+  /** METRICS_HOST: where that listener listens; the loopback interface unless the operator widens it. */
+  readonly metricsHost: string;
   /** Where the built web app is; served at "/" when it holds an index.html. */
   readonly webRoot: string | null;
   /**
@@ -138,6 +148,36 @@ function minProtocolVersion(env: NodeJS.ProcessEnv): number {
   return value;
 }
 
+/** A setting naming an address or host name to listen on. */
+function listenHost(env: NodeJS.ProcessEnv, name: string, fallback: string): string {
+  const host = env[name]?.trim() || fallback;
+  if (isIP(host) === 0 && !/^[a-z0-9.-]+$/i.test(host)) {
+    throw new ConfigError(`${name} must be an IP address or a host name, got "${host}"`);
+  }
+  return host;
+}
+
+/**
+ * METRICS_PORT, off when unset. Port 0 (any free port) is refused: a scraper could not find it.
+ * It may not be PORT: the metrics must never be served where the public reaches.
+ */
+function metricsPort(env: NodeJS.ProcessEnv, port: number): number | null {
+  if (env.METRICS_PORT === undefined || env.METRICS_PORT.trim() === '') return null;
+  const value = integer(env, 'METRICS_PORT', 0, 1, 65535);
+  if (value === port) throw new ConfigError(`METRICS_PORT must differ from PORT (${port}): the metrics are not for the public port`);
+  return value;
+}
+
+/** NODE_NAME, the host name by default; a label value, so short and plain. */
+function nodeName(env: NodeJS.ProcessEnv): string {
+  const raw = env.NODE_NAME?.trim();
+  if (raw === undefined || raw === '') return hostname() || 'pairwise';
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(raw)) {
+    throw new ConfigError(`NODE_NAME must be 1 to 63 letters, digits, ".", "-" and "_", got "${raw}"`);
+  }
+  return raw;
+}
+
 function list(env: NodeJS.ProcessEnv, name: string): string[] {
   return (env[name] ?? '')
     .split(',')
@@ -219,6 +259,9 @@ export function parseConfig(env: NodeJS.ProcessEnv, cwd: string = process.cwd())
     logLevel,
     minProtocolVersion: minProtocolVersion(env),
     limits: limits(env),
+    nodeName: nodeName(env),
+    metricsPort: metricsPort(env, port),
+    metricsHost: listenHost(env, 'METRICS_HOST', '127.0.0.1'),
     // The built web app; by default where `npm run build` puts it, relative to the working directory.
     webRoot: resolve(cwd, env.WEB_ROOT?.trim() || 'apps/web/dist'),
     testClock: env.PAIRWISE_TEST_CLOCK === '1',

@@ -4,6 +4,7 @@ import type { Bus } from './bus/bus.js';
 import type { Clock } from './clock.js';
 import type { Config } from './config.js';
 import type { ServerGuards } from './guards.js';
+import type { Metrics } from './metrics.js';
 import type { Store } from './store/store.js';
 import type { Hub } from './ws/hub.js';
 
@@ -18,4 +19,6 @@ export interface ServerContext {
   /** Acknowledged inbox rows, deleted in batches. */
   readonly acks: AckWriter;
   readonly log: FastifyBaseLogger;
+  /** Counters bumped inline on the hot path, scraped at /metrics (SPEC OPS-4). */
+  readonly metrics: Metrics;
 }

@@ -6,6 +6,7 @@
 import { createServer } from './app.js';
 import { ConfigError, parseConfig } from './config.js';
 import { descriptorWarning, openFileLimit } from './descriptor-limit.js';
+import { listenForMetrics } from './metrics-listener.js';
 import { pino } from 'pino';
 import { openStore } from './store/open-store.js';
 import { openBus } from './bus/open-bus.js';
@@ -34,14 +35,16 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const server = await createServer({ config, logger, store, bus });
+  // Before the public port, so that a node that says it serves can also be scraped (SPEC OPS-4).
+  const metricsApp = await listenForMetrics(server.context);
   const address = await server.app.listen({ host: config.host, port: config.port });
   server.app.log.info(
     { address, publicOrigin: config.publicOrigin, store: store.kind, bus: bus.kind },
     `Pairwise is serving at ${config.publicOrigin}`,
   );
   const shutdown = (): void => {
-    server
-      .close()
+    Promise.resolve(metricsApp?.close())
+      .then(() => server.close())
       .then(() => process.exit(0))
       .catch(() => process.exit(1));
   };

@@ -121,8 +121,8 @@ async function testHook(port: number, name: string, body: object): Promise<void>
   if (!response.ok) throw new Error(`test hook ${name} failed: ${response.status}`);
 }
 
-/** A port that was free a moment ago (loopback only). */
-function freePort(): Promise<number> {
+/** A port that was free a moment ago (loopback only), e.g. for a METRICS_PORT. */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const probe = createServer();
     probe.once('error', reject);

@@ -3,11 +3,12 @@
  * server's origin and the device's clock. No bearer token exists.
  * @module
  */
-import { ProtocolError } from '@pairwise/protocol/errors';
+import { ProtocolError, type WireErrorCode } from '@pairwise/protocol/errors';
 import { MAX_SOCKETS_PER_DEVICE } from '@pairwise/protocol/limits';
 import type { Authenticate, RequestChallenge } from '@pairwise/protocol/wire';
 import { securityOf } from '../account-security.js';
 import { verifyDeviceProof } from '../device-proof.js';
+import { AuthFailure } from '../metrics.js';
 import type { DeviceRow } from '../store/store.js';
 import type { Connection, RequestScope, ResponseResult } from '../ws/connection.js';
 import { bytesOf, check, deviceId } from '../validate.js';
@@ -27,10 +28,27 @@ export async function authenticate(connection: Connection, body: Authenticate, r
   connection.authenticating = true;
   try {
     return await authenticateOnce(connection, body, request);
+  } catch (error) {
+    const reason = error instanceof ProtocolError ? AUTH_FAILURE_OF[error.code] : undefined;
+    if (reason !== undefined) connection.ctx.metrics.authFailed(reason);
+    throw error;
   } finally {
     connection.authenticating = false;
   }
 }
+
+/**
+ * The refusals of the device's proof, for the metrics. Others (a socket that closed meanwhile, a
+ * store failure) are no verdict on the device and are counted only as refused requests.
+ */
+const AUTH_FAILURE_OF: Partial<Record<WireErrorCode, AuthFailure>> = {
+  UPDATE_REQUIRED: AuthFailure.Version,
+  BAD_REQUEST: AuthFailure.Malformed,
+  CHALLENGE_EXPIRED: AuthFailure.Challenge,
+  CLOCK_SKEW: AuthFailure.ClockSkew,
+  LOGGED_OUT: AuthFailure.UnknownDevice,
+  AUTH_FAILED: AuthFailure.Signature,
+};
 
 async function authenticateOnce(connection: Connection, body: Authenticate, request: RequestScope): Promise<ResponseResult> {
   const { ctx } = connection;

@@ -52,6 +52,7 @@ export async function sendMessage(connection: Connection, body: SendMessage): Pr
   // Until the recipient's device collects what waits for it (SPEC LIMIT-3).
   if (result.status === 'inbox-full') throw new InboxFullError(result.deviceIds);
   if (result.status === 'accepted') {
+    ctx.metrics.sendAccepted();
     await ctx.bus.publish({ type: 'inbox', deviceIds: result.seqs.map((row) => row.deviceId) });
   }
   return { case: 'sendResult', value: { serverTime: now, duplicate: result.status === 'duplicate' } };
@@ -70,6 +71,7 @@ export function ackInbox(connection: Connection, body: AckInbox): Promise<Respon
   check(body.seqs.every((seq) => Number.isSafeInteger(seq) && seq > 0), 'seqs');
   // Written within milliseconds, with others' (ack-writer.ts): a lost one only delivers the row again.
   connection.ctx.acks.add(device.deviceId, body.seqs);
+  connection.ctx.metrics.acknowledged(body.seqs.length);
   connection.ctx.hub.acknowledged(connection, body.seqs);
   return Promise.resolve({ case: 'ok', value: {} });
 }

@@ -50,6 +50,7 @@ import type {
   AccountRow,
   AccountSecurityRow,
   BundleRow,
+  CommitObserver,
   DeviceRow,
   EnqueueInput,
   EnqueueResult,
@@ -122,6 +123,7 @@ export class KyselyStore implements Store {
   /** Sends waiting for the next group commit (SQLite), and whether one is running. */
   private readonly group: GroupedWork[] = [];
   private grouping = false;
+  private commitObserver: CommitObserver | null = null;
 
   /** `db` is owned by the store from here on: `close()` destroys it. */
   constructor(
@@ -151,7 +153,7 @@ export class KyselyStore implements Store {
    * parallel, it is `transaction`.
    */
   private groupedTransaction<T>(work: (trx: Transaction<Database>, abort: (result: T) => never) => Promise<T>): Promise<T> {
-    if (this.locks) return this.transaction(work);
+    if (this.locks) return this.observedTransaction(work);
     return new Promise<T>((resolve, reject) => {
       this.group.push({ work: work, resolve: resolve as GroupedWork['resolve'], reject });
       if (this.grouping) return;
@@ -170,6 +172,7 @@ export class KyselyStore implements Store {
       while (this.group.length > 0) {
         const batch = this.group.splice(0, GROUP_COMMIT_MAX);
         const outcomes: ({ readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: unknown })[] = [];
+        const started = performance.now();
         try {
           await this.db.transaction().execute(async (trx) => {
             for (const job of batch) {
@@ -190,6 +193,7 @@ export class KyselyStore implements Store {
           for (const job of batch) job.reject(error);
           continue;
         }
+        this.commitObserver?.(batch.length, (performance.now() - started) / 1000);
         batch.forEach((job, i) => {
           const outcome = outcomes[i]!;
           if (outcome.ok) job.resolve(outcome.value);
@@ -199,6 +203,14 @@ export class KyselyStore implements Store {
     } finally {
       this.grouping = false;
     }
+  }
+
+  /** `transaction` for one send on PostgreSQL, timed for the commit metrics like a group of one. */
+  private async observedTransaction<T>(work: (trx: Transaction<Database>, abort: (result: T) => never) => Promise<T>): Promise<T> {
+    const started = performance.now();
+    const result = await this.transaction(work);
+    this.commitObserver?.(1, (performance.now() - started) / 1000);
+    return result;
   }
 
   async createAccount(input: { readonly account: AccountRow; readonly device: DeviceRow; readonly preKeys: PreKeyUploadRow }) {
@@ -798,6 +810,21 @@ export class KyselyStore implements Store {
       .orderBy('peer_account_id')
       .execute();
     return rows.map((row) => row.peer_account_id);
+  }
+
+  async countInbox(): Promise<number> {
+    // Linear in the rows waiting (SQLite counts its narrowest index; PostgreSQL scans, in
+    // parallel when large), so it runs at scrape time only, never on a request's path.
+    const row = await this.db.selectFrom('inbox').select((eb) => eb.fn.countAll<number | string | bigint>().as('rows')).executeTakeFirstOrThrow();
+    return Number(row.rows);
+  }
+
+  async check(): Promise<void> {
+    await sql`select 1`.execute(this.db);
+  }
+
+  observeCommits(observer: CommitObserver | null): void {
+    this.commitObserver = observer;
   }
 
   async close(): Promise<void> {

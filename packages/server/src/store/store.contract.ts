@@ -635,6 +635,40 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
       expect(await store.ackInboxMany([])).toBe(0);
     });
 
+    it('[SSTORE-51] countInbox counts the rows waiting in every inbox, and falls as they are acknowledged', async () => {
+      expect(await store.countInbox()).toBe(0);
+      const alice = await register('alice');
+      const bob = await register('bob');
+      const { device: bobLaptop } = await linkNew('bob');
+      const seqs: { deviceId: string; seq: number }[] = [];
+      for (let i = 0; i < 3; i++) {
+        const result = await store.enqueue(message(alice.primary, 'bob', [bob.primary.deviceId, bobLaptop.deviceId], T0 + i));
+        if (result.status !== 'accepted') throw new Error(`send ${result.status}`);
+        seqs.push(...result.seqs);
+      }
+      // A refused send adds nothing.
+      await store.enqueue(message(alice.primary, 'bob', [bob.primary.deviceId]));
+      expect(await store.countInbox()).toBe(6);
+      await store.ackInboxMany(seqs.slice(0, 4).map(({ deviceId, seq }) => ({ deviceId, seqs: [seq] })));
+      expect(await store.countInbox()).toBe(2);
+    });
+
+    it('[SSTORE-52] check answers while the database does; commits of sends are observed with their size and time', async () => {
+      await expect(store.check()).resolves.toBeUndefined();
+      const alice = await register('alice');
+      const bob = await register('bob');
+      const commits: { sends: number; seconds: number }[] = [];
+      store.observeCommits((sends, seconds) => commits.push({ sends, seconds }));
+      const sends = Array.from({ length: 5 }, (_, i) => message(alice.primary, 'bob', [bob.primary.deviceId], T0 + i));
+      await Promise.all([...sends, message(alice.primary, 'bob', [])].map((input) => store.enqueue(input)));
+      // Every send is in exactly one commit (SQLite groups them; PostgreSQL commits each alone).
+      expect(commits.reduce((sum, commit) => sum + commit.sends, 0)).toBe(6);
+      for (const commit of commits) expect(commit.seconds).toBeGreaterThanOrEqual(0);
+      store.observeCommits(null);
+      await store.enqueue(message(alice.primary, 'bob', [bob.primary.deviceId], T0 + 9));
+      expect(commits.reduce((sum, commit) => sum + commit.sends, 0)).toBe(6);
+    });
+
     it('[SSTORE-23] expireInbox deletes expired messages and tells each sender device that still exists', async () => {
       const alice = await register('alice');
       const bob = await register('bob');

@@ -402,5 +402,22 @@ export interface Store {
   /** Accounts that exchanged messages with this one (either direction), for change notices. */
   listContactAccounts(accountId: string): Promise<string[]>;
 
+  /**
+   * Rows waiting in all inboxes (messages and expiry notices not yet acknowledged), for the
+   * inbox depth metric. One indexed count, read at scrape time, never on a request's path.
+   */
+  countInbox(): Promise<number>;
+  /** Resolves when the database answers a trivial query (for /readyz); rejects otherwise. */
+  check(): Promise<void>;
+  /** Tells `observer` of every commit of sends from now on (`null`: no one); for the metrics. */
+  observeCommits(observer: CommitObserver | null): void;
+
   close(): Promise<void>;
 }
+
+/**
+ * Hears of one commit of sends: how many sends it held (refused ones included: they rolled back
+ * to their savepoint inside it) and how long its transaction took, in seconds. On SQLite one per
+ * group commit; on PostgreSQL, whose sends commit in parallel, one per send.
+ */
+export type CommitObserver = (sends: number, seconds: number) => void;

@@ -16,6 +16,7 @@ import type { DeviceRow, Store } from '../store/store.js';
 import { Hub } from '../ws/hub.js';
 import { AckWriter } from '../ack-writer.js';
 import { createGuards } from '../guards.js';
+import { Metrics } from '../metrics.js';
 
 /** The fixture's device ids. */
 export interface FixtureIds {
@@ -99,7 +100,7 @@ export async function accountFixture(options: AccountFixtureOptions = {}): Promi
   const bus = new InProcessBus();
   const context = (): ServerContext => ctx;
   const config = parseConfig({});
-  const ctx: ServerContext = { config, store: options.wrap?.(store, ids, context) ?? store, bus, clock, hub, guards: createGuards(config, clock), acks: new AckWriter(store, silent), log: silent };
+  const ctx: ServerContext = { config, store: options.wrap?.(store, ids, context) ?? store, bus, clock, hub, guards: createGuards(config, clock), acks: new AckWriter(store, silent), log: silent, metrics: new Metrics({ node: 'test', processMetrics: false }) };
   hub.attach(ctx);
   open.push(async () => {
     hub.detach();

@@ -239,6 +239,7 @@ export class Connection {
   fail(requestId: number, error: unknown): void {
     const protocolError =
       error instanceof ProtocolError ? error : new ProtocolError('INTERNAL', undefined, { cause: error });
+    this.ctx.metrics.refused(protocolError.code);
     if (protocolError.code === 'INTERNAL') {
       // Only the error's class and message: never frame contents.
       this.ctx.log.error({ err: error instanceof Error ? { name: error.name, message: error.message, stack: error.stack } : String(error) }, 'request failed');

@@ -36,6 +36,8 @@ interface PumpState {
 }
 
 export class Hub {
+  /** Every open socket, signed in or not (for the metrics). */
+  private readonly open = new Set<Connection>();
   private readonly byDevice = new Map<string, Set<Connection>>();
   private readonly byAccount = new Map<string, Set<Connection>>();
   private readonly linkWaiters = new Map<string, Connection>();
@@ -57,6 +59,25 @@ export class Hub {
     this.unsubscribe?.();
     for (const timer of this.temporaryChecks.values()) clearTimeout(timer);
     this.temporaryChecks.clear();
+  }
+
+  /**
+   * Counts a socket that has just opened, until it closes: not until `remove`, which also undoes
+   * a sign-in that failed half-way on a socket that stays open.
+   */
+  opened(connection: Connection): void {
+    this.open.add(connection);
+    connection.onClose(() => this.open.delete(connection));
+  }
+
+  /** Sockets open on this node, signed in or not. */
+  get openConnections(): number {
+    return this.open.size;
+  }
+
+  /** Devices with at least one signed-in socket on this node. */
+  get authenticatedDevices(): number {
+    return this.byDevice.size;
   }
 
   /**
@@ -248,6 +269,7 @@ export class Hub {
       state.again = true;
       return;
     }
+    const { metrics } = this.context();
     state.running = true;
     try {
       do {
@@ -266,6 +288,7 @@ export class Hub {
             state.unacked.add(row.seq);
             connection.lastPushedSeq = row.seq;
             connection.push({ body: { case: 'deliver', value: inboxRowToDeliver(row) } });
+            metrics.deliveryPushed();
             pushed++;
           }
           if (pushed < rows.length) continue;
