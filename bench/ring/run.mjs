@@ -21,23 +21,16 @@
 //                         [--database postgres] [--profile DIR]
 // --database postgres uses DATABASE_URL (postgres://postgres@127.0.0.1:5432/test by default) in a
 // fresh schema; --profile DIR writes the server's CPU profile (node --cpu-prof) there.
-import { execFileSync, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { performance } from 'node:perf_hooks';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import WebSocket, { WebSocketServer } from 'ws';
-import { describeMachine, percentile } from '../machine.mjs';
+import { describeMachine } from '../machine.mjs';
+import { startPairwise } from './pairwise-system.mjs';
+import { pin, startChild } from './processes.mjs';
+import { HEADER_BYTES, runRate } from './run-rate.mjs';
 
 const SCRIPT = fileURLToPath(import.meta.url);
-const ROOT = join(dirname(SCRIPT), '../..');
-const SERVER_MAIN = join(ROOT, 'packages/server/dist/main.js');
-const HEADER_BYTES = 24;
-const ACK_EVERY_MS = 5;
 
 const { values: a } = parseArgs({
   options: {
@@ -104,227 +97,11 @@ function whole(name, min, max) {
   return value;
 }
 
-function pin(pid, cpu) {
-  execFileSync('taskset', ['-a', '-cp', cpu, String(pid)], { stdio: 'ignore' });
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address();
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
-/** utime + stime of a process, in seconds. */
-function cpuSeconds(pid) {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
-function rssMiB(pid) {
-  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return match ? Number(match[1]) / 1024 : 0;
-}
-
-/** Starts a child and resolves once `ready` matches its output. */
-function startChild(command, args, env, ready, what) {
-  const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${what} did not start within 30 s:\n${output}`)), 30_000);
-    void exited.then((code) => reject(new Error(`${what} exited with ${code}:\n${output}`)));
-    const onData = (chunk) => {
-      output += chunk.toString('utf8');
-      const match = ready.exec(output);
-      if (!match) return;
-      clearTimeout(timer);
-      resolve({
-        child,
-        match,
-        async stop() {
-          if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-          await exited;
-        },
-      });
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-  });
-}
-
 // ---------------------------------------------------------------------------------------------
 // The two systems behind one interface: connect N clients; send(i, payload) from client i to its
 // neighbour; onDeliver(payload) for what arrives; each send resolves when the server accepted it.
 
-async function startPairwise() {
-  const port = await freePort();
-  const dataDir = mkdtempSync(join(tmpdir(), 'pairwise-ring-'));
-  const origin = `http://localhost:${port}`;
-  const env = {
-    PATH: process.env.PATH ?? '',
-    HOST: '127.0.0.1',
-    PORT: String(port),
-    PUBLIC_ORIGIN: origin,
-    DATA_DIR: dataDir,
-    // Info, for the "serving" line; nothing is logged per request.
-    LOG_LEVEL: 'info',
-    // One generator address opens every socket of the ring.
-    MAX_PENDING_CONNECTIONS_PER_ADDRESS: String(Math.max(32, n)),
-    MAX_PENDING_CONNECTIONS: String(Math.max(2000, n)),
-    REGISTRATIONS_PER_HOUR_PER_ADDRESS: String(Math.max(10, n)),
-  };
-  let schema = null;
-  if (a.database === 'postgres') {
-    schema = `ring_${randomBytes(4).toString('hex')}`;
-    const base = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-    env.DATABASE_URL = `${base}${base.includes('?') ? '&' : '?'}options=-c%20search_path%3D${schema}`;
-    const pg = (await import('pg')).default;
-    const client = new pg.Client({ connectionString: base });
-    await client.connect();
-    await client.query(`create schema ${schema}`);
-    await client.end();
-  }
-  const nodeArgs = a.profile ? ['--cpu-prof', '--cpu-prof-dir', a.profile] : [];
-  const server = await startChild(
-    'taskset',
-    ['-c', a['server-cpu'], process.execPath, ...nodeArgs, SERVER_MAIN],
-    env,
-    /Pairwise is serving/,
-    'the Pairwise server',
-  );
-  // taskset execs node: the child's pid is the server's.
-  const pid = server.child.pid;
-  const url = `ws://127.0.0.1:${port}/ws`;
-  const accounts = await registerAccounts(url, origin);
-  const { decodeServerFrame, encodeClientFrame } = await import('@pairwise/protocol/frames');
-  const { signDeviceChallenge } = await import('@pairwise/crypto/device-auth');
-  const { PROTOCOL_VERSION } = await import('@pairwise/protocol/version');
-  const clients = [];
-  let onDeliver = () => {};
-  for (let from = 0; from < n; from += 50) {
-    const batch = accounts.slice(from, from + 50).map(async (account, offset) => {
-      const index = from + offset;
-      const socket = new WebSocket(url, { maxPayload: 1024 * 1024 });
-      const client = { index, socket, account, nextId: 1, waiting: new Map(), pendingAcks: [] };
-      const signedIn = new Promise((resolve, reject) => {
-        socket.on('message', (data) => {
-          const frame = decodeServerFrame(new Uint8Array(data));
-          const body = frame.body;
-          if (body.case === 'challenge' && client.ready === undefined) {
-            client.ready = false;
-            const clientTime = Date.now();
-            void signDeviceChallenge(account.signingKey, {
-              origin,
-              nonce: body.value.nonce,
-              accountId: account.accountId,
-              deviceId: account.deviceId,
-              clientTime,
-            }).then((signature) =>
-              socket.send(
-                encodeClientFrame({
-                  requestId: client.nextId++,
-                  body: { case: 'authenticate', value: { accountId: account.accountId, deviceId: account.deviceId, clientTime, signature, protocolVersion: PROTOCOL_VERSION } },
-                }),
-              ),
-            );
-          } else if (body.case === 'response') {
-            const waiter = client.waiting.get(body.value.requestId);
-            client.waiting.delete(body.value.requestId);
-            if (body.value.result.case === 'authenticated') resolve();
-            else if (body.value.error && client.ready !== true) reject(new Error(`${account.accountId}: ${body.value.error.code}`));
-            waiter?.(body.value.error?.code ?? null);
-          } else if (body.case === 'deliver') {
-            client.pendingAcks.push(body.value.seq);
-            if (body.value.item.case === 'message') onDeliver(body.value.item.value.content);
-          }
-        });
-        socket.once('error', reject);
-      });
-      await signedIn;
-      client.ready = true;
-      return client;
-    });
-    clients.push(...(await Promise.all(batch)));
-  }
-  // Batched acknowledgements, as the SDK sends them.
-  const acker = setInterval(() => {
-    for (const client of clients) {
-      if (client.pendingAcks.length === 0) continue;
-      const seqs = client.pendingAcks.splice(0, 1000);
-      client.socket.send(encodeClientFrame({ requestId: 0, body: { case: 'ackInbox', value: { seqs } } }));
-    }
-  }, ACK_EVERY_MS);
-  const idPrefix = randomBytes(8);
-  let counter = 0;
-  return {
-    name: `Pairwise (${a.database === 'postgres' ? 'PostgreSQL' : 'SQLite'})`,
-    pid,
-    listen(handler) {
-      onDeliver = handler;
-    },
-    send(index, payload) {
-      const client = clients[index];
-      const recipient = clients[(index + 1) % n].account;
-      const requestId = client.nextId++;
-      const clientMessageId = Buffer.alloc(16);
-      idPrefix.copy(clientMessageId, 0);
-      clientMessageId.writeDoubleBE(counter++, 8);
-      client.socket.send(
-        encodeClientFrame({
-          requestId,
-          body: {
-            case: 'sendMessage',
-            value: { clientMessageId, recipientAccountId: recipient.accountId, envelopes: [{ deviceId: recipient.deviceId, content: payload }] },
-          },
-        }),
-      );
-      return new Promise((resolve) => client.waiting.set(requestId, resolve));
-    },
-    async stop() {
-      clearInterval(acker);
-      for (const client of clients) client.socket.terminate();
-      await server.stop();
-      rmSync(dataDir, { recursive: true, force: true });
-      if (schema !== null) {
-        const pg = (await import('pg')).default;
-        const client = new pg.Client({ connectionString: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test' });
-        await client.connect();
-        await client.query(`drop schema ${schema} cascade`);
-        await client.end();
-      }
-    },
-  };
-}
-
-/** N accounts made by the SDK (keys, prekeys, signed list, attestation); returns what signing in needs. */
-async function registerAccounts(url, origin) {
-  const { PairwiseClient } = await import('@pairwise/client/pairwise-client');
-  const { MemoryStore } = await import('@pairwise/client/memory-store');
-  const { nodeSocketFactory } = await import('@pairwise/client/node/ws-socket');
-  const { StoreTable } = await import('@pairwise/client/client-store');
-  const accounts = [];
-  const started = performance.now();
-  for (let from = 0; from < n; from += 10) {
-    const batch = Array.from({ length: Math.min(10, n - from) }, async (_, offset) => {
-      // The memory store keeps the device's CryptoKeys as they are: this process signs with them.
-      const store = new MemoryStore();
-      const client = await PairwiseClient.createAccount({ origin, url, socketFactory: nodeSocketFactory, store, username: `ring${from + offset}` });
-      await client.ready();
-      await client.close();
-      const identity = await store.get(StoreTable.Identity, 'self');
-      return { accountId: identity.accountId, deviceId: identity.deviceId, signingKey: identity.device.signing.privateKey };
-    });
-    accounts.push(...(await Promise.all(batch)));
-  }
-  console.error(`bench/ring: ${n} accounts registered in ${((performance.now() - started) / 1000).toFixed(1)} s`);
-  return accounts;
-}
-
+/** The bare relay as a system; the Pairwise server is startPairwise (pairwise-system.mjs), the rate runRate (run-rate.mjs). */
 async function startBare() {
   const relay = await startChild('taskset', ['-c', a['server-cpu'], process.execPath, SCRIPT, '--serve-bare-relay'], process.env, /"port":(\d+)/, 'the bare relay');
   const port = Number(relay.match[1]);
@@ -367,117 +144,10 @@ async function startBare() {
 // ---------------------------------------------------------------------------------------------
 // One rate: open loop, then the figures.
 
-async function runRate(system, rate) {
-  const nonce = randomBytes(4).readUInt32BE(0);
-  const total = Math.round(rate * (warmup + duration));
-  const windowStart = Math.round(rate * warmup);
-  const sentAt = new Float64Array(total);
-  const received = new Uint8Array(total);
-  const latencies = [];
-  const ackLatencies = [];
-  let duplicates = 0;
-  let refused = 0;
-  let lastDelivery = 0;
-  let deliveredInWindow = 0;
-  let measuring = false;
-  system.listen((content) => {
-    const view = Buffer.from(content.buffer, content.byteOffset, content.byteLength);
-    if (view.length < HEADER_BYTES || view.readUInt32BE(0) !== nonce) return;
-    const k = view.readUInt32BE(4);
-    if (k >= total) return;
-    if (received[k]) {
-      duplicates++;
-      return;
-    }
-    received[k] = 1;
-    if (k >= windowStart) {
-      const now = performance.now();
-      latencies.push(now - sentAt[k]);
-      lastDelivery = now;
-      deliveredInWindow++;
-    }
-  });
-  const payloadFor = (k) => {
-    const payload = Buffer.alloc(bodyBytes, 0x61);
-    payload.writeUInt32BE(nonce, 0);
-    payload.writeUInt32BE(k, 4);
-    return payload;
-  };
-  let serverCpu = 0;
-  let genCpu = null;
-  let rssPeak = 0;
-  const sampler = setInterval(() => {
-    if (measuring) rssPeak = Math.max(rssPeak, rssMiB(system.pid));
-  }, 200);
-  const started = performance.now();
-  let next = 0;
-  let windowOpenedAt = 0;
-  await new Promise((resolve) => {
-    const tick = setInterval(() => {
-      const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * rate));
-      for (; next < due; next++) {
-        if (next === windowStart) {
-          measuring = true;
-          windowOpenedAt = performance.now();
-          serverCpu = cpuSeconds(system.pid);
-          genCpu = process.cpuUsage();
-        }
-        const k = next;
-        const payload = payloadFor(k);
-        const sent = performance.now();
-        sentAt[k] = sent;
-        void system.send(k % n, payload).then((error) => {
-          if (error !== null) refused++;
-          else if (k >= windowStart) ackLatencies.push(performance.now() - sent);
-        });
-      }
-      if (next >= total) {
-        clearInterval(tick);
-        resolve();
-      }
-    }, 1);
-  });
-  const windowSeconds = (performance.now() - windowOpenedAt) / 1000;
-  const serverCpuPercent = ((cpuSeconds(system.pid) - serverCpu) / windowSeconds) * 100;
-  const gen = process.cpuUsage(genCpu);
-  const genCpuPercent = ((gen.user + gen.system) / 1e6 / windowSeconds) * 100;
-  const expected = total - windowStart;
-  const drainUntil = performance.now() + drain * 1000;
-  while (deliveredInWindow < expected && performance.now() < drainUntil) await new Promise((resolve) => setTimeout(resolve, 20));
-  measuring = false;
-  clearInterval(sampler);
-  const lost = expected - deliveredInWindow;
-  const spanSeconds = Math.max(duration, (lastDelivery - windowOpenedAt) / 1000);
-  const f = (value) => Math.round(value * 10) / 10;
-  const result = {
-    system: system.name,
-    rate,
-    n,
-    delivered_per_s: Math.round(deliveredInWindow / spanSeconds),
-    p50_ms: f(percentile(latencies, 50) ?? 0),
-    p95_ms: f(percentile(latencies, 95) ?? 0),
-    p99_ms: f(percentile(latencies, 99) ?? 0),
-    max_ms: f(latencies.reduce((most, value) => (value > most ? value : most), 0)),
-    ack_p50_ms: f(percentile(ackLatencies, 50) ?? 0),
-    ack_p99_ms: f(percentile(ackLatencies, 99) ?? 0),
-    lost,
-    duplicates,
-    refused,
-    server_rss_peak_mib: Math.round(rssPeak),
-    server_cpu_percent: Math.round(serverCpuPercent),
-    gen_cpu_percent: Math.round(genCpuPercent),
-  };
-  result.gen_saturated = genCpuPercent > 90;
-  result.sustainable = result.p99_ms < 100 && lost === 0 && duplicates === 0 && refused === 0 && !result.gen_saturated;
-  // Let the server settle (acks, sweeps) before the next rate.
-  await new Promise((resolve) => setTimeout(resolve, 1000));
-  return result;
-}
-
 async function sweep(system) {
   let best = null;
   for (const rate of rates) {
-    const result = await runRate(system, rate);
+    const result = await runRate(system, rate, { n, warmup, duration, drain, bodyBytes });
     console.log(JSON.stringify(result));
     console.error(
       `  ${system.name} ${rate}/s: delivered ${result.delivered_per_s}/s, p50 ${result.p50_ms} p95 ${result.p95_ms} p99 ${result.p99_ms} max ${result.max_ms} ms, ` +
@@ -495,7 +165,7 @@ async function main() {
   console.error(`bench/ring on ${describeMachine()}; server on CPU ${a['server-cpu']}, generator on CPU ${a['gen-cpu']}; N=${n}, ${bodyBytes} B, ${duration} s per rate`);
   const best = {};
   for (const name of systems) {
-    const system = name === 'bare' ? await startBare() : await startPairwise();
+    const system = name === 'bare' ? await startBare() : await startPairwise({ n, database: a.database, profile: a.profile, serverCpu: a['server-cpu'] });
     try {
       best[system.name] = await sweep(system);
     } finally {
