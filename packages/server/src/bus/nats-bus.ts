@@ -63,6 +63,9 @@ export class NatsBus implements Bus {
     });
     const bus = new NatsBus(connection, options.subject, options.log);
     bus.listen(connection.subscribe(options.subject));
+    // The subscription is sent to the broker asynchronously: a round trip makes sure it is in
+    // place before this node says it is up, so that it hears what others publish from then on.
+    await connection.flush();
     void bus.watchStatus();
     return bus;
   }
