@@ -123,7 +123,7 @@ describe('[OPS-5] backup', () => {
     await populateInstallation(store);
     await store.close();
     // Bytes of an index page flipped on disk, as a failing disk would: the table and the index disagree.
-    await corruptIndex(join(dataDir, SQLITE_FILE_NAME), 'inbox_device_id_seq');
+    await corruptIndex(join(dataDir, SQLITE_FILE_NAME), 'inbox_device_id_seq_sender');
     const out = await freshDir('out');
     const error = await rejection(backup({ dataDir, file: join(out, 'b.sqlite') }));
     expect(error).toBeInstanceOf(AdminError);

@@ -192,7 +192,7 @@ describe('[OPS-5] restore', () => {
         'damaged',
         async () => {
           const { file } = await installationWithBackup();
-          await corruptIndex(file, 'inbox_device_id_seq');
+          await corruptIndex(file, 'inbox_device_id_seq_sender');
           return file;
         },
         /integrity check|damaged/,

@@ -29,9 +29,14 @@ import {
   SECURITY_LOG_MAX_EVENTS,
   SECURITY_LOG_MAX_SETTING_EVENTS,
 } from '@pairwise/protocol/limits';
+import type Sqlite from 'better-sqlite3';
 import { sql, type Expression, type ExpressionBuilder, type Kysely, type Transaction, type Updateable } from 'kysely';
 import type { AccountSecurityTable, Database, DialectKind } from './database.js';
+import { fullInboxes, judgeSend, type InboxUsageRow } from './enqueue-rules.js';
 import { decodePreKeyUpload, encodePreKeyUpload } from './pre-key-upload-codec.js';
+import type { ConnectionLock } from './connection-lock.js';
+import { SqliteSendPath } from './sqlite-send-path.js';
+import type { CheckpointResult, WalCheckpointer } from './wal-checkpointer.js';
 import {
   DeviceKinds,
   InboxKind,
@@ -65,7 +70,6 @@ import type {
   PreKeyUploadRow,
   SecurityEventRow,
   SignedPreKeyRow,
-  InboxQuota,
   SecurityExpectation,
   SecurityPatch,
   Store,
@@ -79,16 +83,6 @@ const CHUNK = 500;
 type Executor = Kysely<Database> | Transaction<Database>;
 
 /** Thrown inside a transaction to roll it back and still hand a result to the caller. */
-/** Most pieces of work one group commit takes: a bound on how long one commit holds the writer. */
-const GROUP_COMMIT_MAX = 256;
-
-/** Work waiting for a group commit, with its caller's promise. */
-interface GroupedWork {
-  readonly work: (trx: Transaction<Database>, abort: (result: unknown) => never) => Promise<unknown>;
-  readonly resolve: (value: unknown) => void;
-  readonly reject: (error: unknown) => void;
-}
-
 class Abort extends Error {
   constructor(readonly result: unknown) {
     super('transaction rolled back on purpose');
@@ -120,17 +114,28 @@ const primaryFirst = sql<number>`case when ${sql.ref('devices.kind')} = ${Device
 export class KyselyStore implements Store {
   /** Whether to take row locks; SQLite neither has nor needs them. */
   private readonly locks: boolean;
-  /** Sends waiting for the next group commit (SQLite), and whether one is running. */
-  private readonly group: GroupedWork[] = [];
-  private grouping = false;
   private commitObserver: CommitObserver | null = null;
+  /** SQLite's send, read and acknowledge, prepared once (sqlite-send-path.ts); null on PostgreSQL. */
+  private readonly sendPath: SqliteSendPath | null;
+  private readonly checkpointer: WalCheckpointer | null;
 
-  /** `db` is owned by the store from here on: `close()` destroys it. */
+  /**
+   * `db` is owned by the store from here on: `close()` destroys it. `sqlite` is, on SQLite, the
+   * database under `db` and the lock its dialect holds while Kysely uses it (open-sqlite-store.ts).
+   */
   constructor(
     private readonly db: Kysely<Database>,
     readonly kind: DialectKind,
+    sqlite: { readonly database: Sqlite.Database; readonly lock: ConnectionLock; readonly checkpointer?: WalCheckpointer | null } | null = null,
   ) {
     this.locks = kind === 'postgres';
+    this.sendPath = sqlite === null ? null : new SqliteSendPath(sqlite.database, sqlite.lock);
+    this.checkpointer = sqlite?.checkpointer ?? null;
+  }
+
+  /** SQLite's checkpoints of its log (wal-checkpointer.ts), for the health of the store; null if none run. */
+  get lastCheckpoint(): CheckpointResult | null {
+    return this.checkpointer?.lastCheckpoint ?? null;
   }
 
   private async transaction<T>(work: (trx: Transaction<Database>, abort: (result: T) => never) => Promise<T>): Promise<T> {
@@ -142,66 +147,6 @@ export class KyselyStore implements Store {
     } catch (error) {
       if (error instanceof Abort) return error.result as T;
       throw error;
-    }
-  }
-
-  /**
-   * Like `transaction`, but on SQLite shares one transaction, and so one commit (one fsync), with
-   * the other such work queued while the previous group ran: group commit. Each piece of work runs
-   * under its own savepoint, so an abort or a failure rolls back that piece alone, and each caller
-   * hears its result only once the group has committed. On PostgreSQL, whose connections commit in
-   * parallel, it is `transaction`.
-   */
-  private groupedTransaction<T>(work: (trx: Transaction<Database>, abort: (result: T) => never) => Promise<T>): Promise<T> {
-    if (this.locks) return this.observedTransaction(work);
-    return new Promise<T>((resolve, reject) => {
-      this.group.push({ work: work, resolve: resolve as GroupedWork['resolve'], reject });
-      if (this.grouping) return;
-      this.grouping = true;
-      // After the frames already read have been handled: better-sqlite3 runs a whole transaction
-      // without giving the event loop a turn, so a group started at once would hold one send.
-      setImmediate(() => void this.commitGroups());
-    });
-  }
-
-  private async commitGroups(): Promise<void> {
-    const abort = (result: unknown): never => {
-      throw new Abort(result);
-    };
-    try {
-      while (this.group.length > 0) {
-        const batch = this.group.splice(0, GROUP_COMMIT_MAX);
-        const outcomes: ({ readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: unknown })[] = [];
-        const started = performance.now();
-        try {
-          await this.db.transaction().execute(async (trx) => {
-            for (const job of batch) {
-              await sql`savepoint grouped`.execute(trx);
-              try {
-                const value = await job.work(trx, abort);
-                await sql`release grouped`.execute(trx);
-                outcomes.push({ ok: true, value });
-              } catch (error) {
-                await sql`rollback to grouped`.execute(trx);
-                await sql`release grouped`.execute(trx);
-                outcomes.push(error instanceof Abort ? { ok: true, value: error.result } : { ok: false, error });
-              }
-            }
-          });
-        } catch (error) {
-          // The commit itself failed: nothing of the group is stored.
-          for (const job of batch) job.reject(error);
-          continue;
-        }
-        this.commitObserver?.(batch.length, (performance.now() - started) / 1000);
-        batch.forEach((job, i) => {
-          const outcome = outcomes[i]!;
-          if (outcome.ok) job.resolve(outcome.value);
-          else job.reject(outcome.error);
-        });
-      }
-    } finally {
-      this.grouping = false;
     }
   }
 
@@ -490,9 +435,17 @@ export class KyselyStore implements Store {
   }
 
   async enqueue(input: EnqueueInput): Promise<EnqueueResult> {
-    const devicesChanged = { status: 'devices-changed' } as const;
-    // Group commit on SQLite: the sends of a moment share one fsync (groupedTransaction).
-    const result = await this.groupedTransaction<EnqueueResult>(async (trx, abort) => {
+    // SQLite: prepared statements, and the sends of a moment share one fsync (sqlite-send-path.ts).
+    const result = this.sendPath !== null ? await this.sendPath.enqueue(input) : await this.enqueueInTransaction(input);
+    // The sender waits for the recipient to become reachable: it is told of the recipient's
+    // devices from now on (one way only: nothing reached the recipient, who hears nothing of it).
+    if (result.status === 'recipient-unavailable') await recordWatcher(this.db, input.recipientAccountId, input.senderAccountId);
+    return result;
+  }
+
+  /** One send in its own transaction, with row locks on PostgreSQL (see the top of this file). */
+  private enqueueInTransaction(input: EnqueueInput): Promise<EnqueueResult> {
+    return this.observedTransaction<EnqueueResult>(async (trx, abort) => {
       // The idempotency record first: a retry of an accepted send is a duplicate even if the
       // device lists changed since. A concurrent retry waits here for this one to finish.
       const recorded = await trx
@@ -517,7 +470,6 @@ export class KyselyStore implements Store {
         .orderBy('account_id')
         .$if(this.locks, (qb) => qb.forShare())
         .execute();
-      if (!accounts.some((account) => account.account_id === input.recipientAccountId)) abort(devicesChanged);
       const devices = await trx
         .selectFrom('devices')
         .select(['device_id', 'account_id', 'kind', 'attestation'])
@@ -525,25 +477,11 @@ export class KyselyStore implements Store {
         .orderBy('device_id')
         .$if(this.locks, (qb) => qb.forUpdate())
         .execute();
-      // A sender device removed while its send was in flight may no longer send.
-      const senderKnown = devices.some((d) => d.device_id === input.senderDeviceId && d.account_id === input.senderAccountId);
-      if (!senderKnown) abort(devicesChanged);
-      // Current: attested, and of an account whose list has expired only the primary, as the
-      // clients see it (SPEC DEVICES-2, DEVLIST-3).
-      const expired = new Set(accounts.filter((account) => int(account.list_expires_at) <= input.now).map((account) => account.account_id));
-      const current = devices.filter((d) => d.attestation !== null && (!expired.has(d.account_id) || d.kind === DeviceKinds.Primary));
-      // Recipients refuse a device that is not current (SPEC RECEIVE-1): storing its message
-      // would only fill inboxes with refusals.
-      if (!current.some((d) => d.device_id === input.senderDeviceId)) abort({ status: 'sender-not-current' });
-      if (input.recipientAccountId !== input.senderAccountId && !current.some((d) => d.account_id === input.recipientAccountId)) {
-        abort({ status: 'recipient-unavailable' });
-      }
-      const expected = new Set(current.map((d) => d.device_id).filter((id) => id !== input.senderDeviceId));
-      const given = new Set(input.envelopes.map((envelope) => envelope.deviceId));
-      const exact = given.size === input.envelopes.length && given.size === expected.size && [...given].every((id) => expected.has(id));
-      if (!exact) abort(devicesChanged);
+      const judgement = judgeSend(input, accounts, devices);
+      if ('refused' in judgement) return abort(judgement.refused);
+      const { current } = judgement;
       if (input.quota !== undefined) {
-        const full = await fullInboxes(trx, input, input.quota, current);
+        const full = fullInboxes(input, input.quota, current, await inboxUsage(trx, input));
         if (full.length > 0) abort({ status: 'inbox-full', deviceIds: full });
       }
 
@@ -571,13 +509,10 @@ export class KyselyStore implements Store {
       await recordContacts(trx, input.senderAccountId, input.recipientAccountId);
       return { status: 'accepted', seqs: input.envelopes.map((envelope) => ({ deviceId: envelope.deviceId, seq: seqOf.get(envelope.deviceId)! })) };
     });
-    // The sender waits for the recipient to become reachable: it is told of the recipient's
-    // devices from now on (one way only: nothing reached the recipient, who hears nothing of it).
-    if (result.status === 'recipient-unavailable') await recordWatcher(this.db, input.recipientAccountId, input.senderAccountId);
-    return result;
   }
 
   async readInbox(deviceId: string, afterSeq: number, limit: number): Promise<InboxRow[]> {
+    if (this.sendPath !== null) return this.sendPath.readInbox(deviceId, afterSeq, limit);
     if (limit <= 0) return [];
     const rows = await this.db
       .selectFrom('inbox')
@@ -595,6 +530,7 @@ export class KyselyStore implements Store {
   }
 
   async ackInboxMany(acks: readonly { readonly deviceId: string; readonly seqs: readonly number[] }[]): Promise<number> {
+    if (this.sendPath !== null) return this.sendPath.ackInboxMany(acks);
     const wanted = acks.filter((ack) => ack.seqs.length > 0);
     if (wanted.length === 0) return 0;
     return this.transaction<number>(async (trx) => {
@@ -825,9 +761,12 @@ export class KyselyStore implements Store {
 
   observeCommits(observer: CommitObserver | null): void {
     this.commitObserver = observer;
+    this.sendPath?.observeCommits(observer);
   }
 
   async close(): Promise<void> {
+    // The worker's connection first: the last one to close folds the log into the file.
+    await this.checkpointer?.stop();
     await this.db.destroy();
   }
 }
@@ -1033,19 +972,10 @@ async function trimOldest(trx: Transaction<Database>, accountId: string, keep: n
 }
 
 /**
- * The devices that this message would take past the quota (SPEC LIMIT-3). Each device takes a
- * bounded share from every sending account, its own included (so that nobody, not even the owner of
- * a dormant companion, can fill it without end), and a bounded total from accounts other than its
- * own (so that others cannot crowd out the account's own traffic). The covering index
- * inbox_device_id_sender answers this without reading any content.
+ * The undelivered message rows of each recipient device, summed for the quota (enqueue-rules.ts).
+ * The covering index inbox_device_id_seq_sender answers this without reading any content.
  */
-async function fullInboxes(
-  trx: Transaction<Database>,
-  input: EnqueueInput,
-  quota: InboxQuota,
-  current: readonly { readonly device_id: string; readonly account_id: string }[],
-): Promise<string[]> {
-  const owner = new Map(current.map((d) => [d.device_id, d.account_id]));
+async function inboxUsage(trx: Transaction<Database>, input: EnqueueInput): Promise<InboxUsageRow[]> {
   const { senderAccountId, recipientAccountId } = input;
   const sumFrom = (eb: ExpressionBuilder<Database, 'inbox'>, accountId: string, what: 'rows' | 'bytes') =>
     eb.fn.sum<number | string | bigint>(
@@ -1056,7 +986,7 @@ async function fullInboxes(
         .else(eb.lit(0))
         .end(),
     );
-  const rows = await trx
+  return trx
     .selectFrom('inbox')
     .select((eb) => [
       'device_id',
@@ -1071,21 +1001,6 @@ async function fullInboxes(
     .where('sender_account_id', 'is not', null)
     .groupBy('device_id')
     .execute();
-  const usage = new Map(rows.map((row) => [row.device_id, row]));
-  const none = { messages: 0, bytes: 0, sender_messages: 0, sender_bytes: 0, recipient_messages: 0, recipient_bytes: 0 };
-  return input.envelopes
-    .filter((envelope) => {
-      const row = usage.get(envelope.deviceId) ?? none;
-      const size = envelope.content.byteLength;
-      if (int(row.sender_messages) + 1 > quota.maxMessagesPerSender || int(row.sender_bytes) + size > quota.maxBytesPerSender) return true;
-      // The device's own account's traffic is held back only by its own share, above.
-      const ownAccount = owner.get(envelope.deviceId);
-      if (ownAccount === senderAccountId) return false;
-      const own = ownAccount === recipientAccountId ? { messages: row.recipient_messages, bytes: row.recipient_bytes } : { messages: 0, bytes: 0 };
-      const fromOthers = { messages: int(row.messages) - int(own.messages), bytes: int(row.bytes) - int(own.bytes) };
-      return fromOthers.messages + 1 > quota.maxMessages || fromOthers.bytes + size > quota.maxBytes;
-    })
-    .map((envelope) => envelope.deviceId);
 }
 
 /** Marks two different accounts as contacts of each other (both directions; idempotent). */

@@ -3,7 +3,9 @@
  * @module
  */
 import Sqlite from 'better-sqlite3';
-import { Kysely, SqliteAdapter, SqliteDialect, type DialectAdapter } from 'kysely';
+import { Kysely, SqliteAdapter, SqliteDialect, SqliteDriver, type DatabaseConnection, type DialectAdapter, type Driver, type SqliteDialectConfig } from 'kysely';
+import { ConnectionLock } from './connection-lock.js';
+import { WalCheckpointer } from './wal-checkpointer.js';
 import { DialectKind, type Database } from './database.js';
 import { KyselyStore } from './kysely-store.js';
 import { migrateToLatest } from './migrations.js';
@@ -43,15 +45,50 @@ class TransactionalDdlSqliteAdapter extends SqliteAdapter {
   }
 }
 
-class TransactionalDdlSqliteDialect extends SqliteDialect {
-  override createAdapter(): DialectAdapter {
-    return new TransactionalDdlSqliteAdapter();
+/** Kysely's driver, holding `lock` while Kysely holds the connection (a query, or a whole transaction). */
+class LockedSqliteDriver extends SqliteDriver {
+  constructor(
+    config: SqliteDialectConfig,
+    private readonly lock: ConnectionLock,
+  ) {
+    super(config);
+  }
+
+  override async acquireConnection(): Promise<DatabaseConnection> {
+    await this.lock.acquire();
+    return super.acquireConnection();
+  }
+
+  override async releaseConnection(): Promise<void> {
+    await super.releaseConnection();
+    this.lock.release();
   }
 }
 
-/** The Kysely dialect for a database from `openSqliteDatabase`, with migrations in transactions. */
-export function sqliteDialect(database: Sqlite.Database): SqliteDialect {
-  return new TransactionalDdlSqliteDialect({ database: withStatementCache(database) });
+class PairwiseSqliteDialect extends SqliteDialect {
+  constructor(
+    private readonly config: SqliteDialectConfig,
+    private readonly lock: ConnectionLock,
+  ) {
+    super(config);
+  }
+
+  override createAdapter(): DialectAdapter {
+    return new TransactionalDdlSqliteAdapter();
+  }
+
+  override createDriver(): Driver {
+    return new LockedSqliteDriver(this.config, this.lock);
+  }
+}
+
+/**
+ * The Kysely dialect for a database from `openSqliteDatabase`, with migrations in transactions.
+ * `lock` is held whenever Kysely uses the connection, so that the statements the store runs
+ * directly (sqlite-send-path.ts) wait for it.
+ */
+export function sqliteDialect(database: Sqlite.Database, lock = new ConnectionLock()): SqliteDialect {
+  return new PairwiseSqliteDialect({ database: withStatementCache(database) }, lock);
 }
 
 /** Prepared statements kept per database: the store's queries are a few hundred distinct texts. */
@@ -85,19 +122,34 @@ export function withStatementCache(database: Sqlite.Database): Pick<Sqlite.Datab
   } as Pick<Sqlite.Database, 'prepare' | 'close'>;
 }
 
+/** Moves the log's checkpoints off the event loop (wal-checkpointer.ts). */
+function startCheckpointer(database: Sqlite.Database, file: string, logger: StoreLogger | null): WalCheckpointer {
+  database.pragma('wal_autocheckpoint = 0');
+  return new WalCheckpointer(file, {
+    onError: (message) => logger?.warn({ store: 'sqlite', err: message }, 'checkpoint failed'),
+    onGone: () => {
+      logger?.warn({ store: 'sqlite' }, 'the checkpoint worker stopped: checkpointing on the main thread again');
+      if (database.open) database.pragma('wal_autocheckpoint = 1000');
+    },
+  });
+}
+
 /**
  * Opens (creating if needed) the SQLite database at `file` and migrates it. `':memory:'` gives
  * a private in-memory database, for tests.
  */
 export async function openSqliteStore(file: string, logger: StoreLogger | null = null): Promise<KyselyStore> {
   const database = openSqliteDatabase(file);
-  const db = new Kysely<Database>({ dialect: sqliteDialect(database) });
+  const checkpointer = file === ':memory:' ? null : startCheckpointer(database, file, logger);
+  const lock = new ConnectionLock();
+  const db = new Kysely<Database>({ dialect: sqliteDialect(database, lock) });
   try {
     await migrateToLatest(db, DialectKind.Sqlite, null, logger);
   } catch (error) {
+    await checkpointer?.stop();
     await db.destroy();
     throw error;
   }
   logger?.info({ store: 'sqlite', file }, 'store opened');
-  return new KyselyStore(db, DialectKind.Sqlite);
+  return new KyselyStore(db, DialectKind.Sqlite, { database, lock, checkpointer });
 }

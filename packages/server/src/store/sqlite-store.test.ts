@@ -3,10 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kysely, sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DialectKind } from './database.js';
-import { INITIAL_MIGRATION, MigrationError, migrateTo } from './migrations.js';
-import { openSqliteDatabase, sqliteDialect } from './open-sqlite-store.js';
+import { DialectKind, type Database } from './database.js';
+import { DAY_MS } from '@pairwise/protocol/limits';
+import { ConnectionLock } from './connection-lock.js';
+import { KyselyStore } from './kysely-store.js';
+import { INITIAL_MIGRATION, MigrationError, migrateTo, migrateToLatest } from './migrations.js';
+import { openSqliteDatabase, openSqliteStore, sqliteDialect } from './open-sqlite-store.js';
 import { SQLITE_FILE_NAME, openStore } from './open-store.js';
+import type { EnqueueInput } from './store.js';
 import { describeStoreContract, type OpenFromPrevious } from './store.contract.js';
 
 let root: string;
@@ -128,6 +132,83 @@ describe('SQLite store', () => {
     const store = await openStore({ databaseUrl: null, dataDir });
     await store.close();
     expect(await deviceColumns()).toEqual(expect.arrayContaining(['temporary', 'user_agent', 'network', 'disconnected_at']));
+  });
+
+  /** Alice and Bob, one attested primary each, on a store opened the way openSqliteStore opens one, with its Kysely handle. */
+  async function twoAccounts(file: string) {
+    const database = openSqliteDatabase(file);
+    const lock = new ConnectionLock();
+    const db = new Kysely<Database>({ dialect: sqliteDialect(database, lock) });
+    await migrateToLatest(db, DialectKind.Sqlite, null, null);
+    const store = new KyselyStore(db, DialectKind.Sqlite, { database, lock });
+    const bobDevice = { ...device, deviceId: 'b'.repeat(32), accountId: 'bob' };
+    const noPreKeys = { signedPreKey: null, pqPreKey: null, oneTimePreKeys: [], pqOneTimePreKeys: [] };
+    expect(await store.createAccount({ account, device, preKeys: noPreKeys })).toBe('created');
+    expect(await store.createAccount({ account: { ...account, accountId: 'bob' }, device: bobDevice, preKeys: noPreKeys })).toBe('created');
+    let sends = 0;
+    const send = (): EnqueueInput => ({
+      senderAccountId: 'alice',
+      senderDeviceId: device.deviceId,
+      recipientAccountId: 'bob',
+      clientMessageId: new Uint8Array(16).fill(++sends),
+      envelopes: [{ deviceId: bobDevice.deviceId, content: new Uint8Array([sends]) }],
+      now: account.createdAt + sends,
+      expiresAt: account.createdAt + DAY_MS,
+    });
+    return { db, store, send, bob: bobDevice.deviceId };
+  }
+
+  it('[SSTORE-50] sends made at once share one commit', async () => {
+    const { store, send } = await twoAccounts(join(root, 'group-commit.sqlite'));
+    const commits: number[] = [];
+    store.observeCommits((sends) => commits.push(sends));
+    const results = await Promise.all(Array.from({ length: 6 }, () => store.enqueue(send())));
+    expect(results.map((result) => result.status)).toEqual(Array(6).fill('accepted'));
+    expect(commits).toEqual([6]);
+    await store.close();
+  });
+
+  it('runs the message path between Kysely transactions, never inside one', async () => {
+    const { db, store, send, bob } = await twoAccounts(join(root, 'exclusive.sqlite'));
+    const order: string[] = [];
+    let sent: Promise<unknown> = Promise.resolve();
+    await expect(
+      db.transaction().execute(async (trx) => {
+        await trx.updateTable('accounts').set({ created_at: 1 }).where('account_id', '=', 'bob').execute();
+        sent = store.enqueue(send()).then((result) => order.push(`send ${result.status}`));
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        order.push('transaction rolled back');
+        throw new Error('roll back');
+      }),
+    ).rejects.toThrow('roll back');
+    await sent;
+    // Had the send joined the open transaction, the rollback would have taken its row too.
+    expect(order).toEqual(['transaction rolled back', 'send accepted']);
+    expect(await store.readInbox(bob, 0, 10)).toHaveLength(1);
+    expect((await store.getAccount('bob'))?.createdAt).toBe(account.createdAt);
+    await store.close();
+  });
+
+  it('checkpoints its log on a worker thread', async () => {
+    const store = await openSqliteStore(join(root, 'checkpoints.sqlite'));
+    const noPreKeys = { signedPreKey: null, pqPreKey: null, oneTimePreKeys: [], pqOneTimePreKeys: [] };
+    for (let i = 0; i < 50; i++) {
+      const accountId = `user${i}`;
+      const deviceId = i.toString(16).padStart(32, '0');
+      expect(await store.createAccount({ account: { ...account, accountId }, device: { ...device, accountId, deviceId }, preKeys: noPreKeys })).toBe('created');
+    }
+    // The worker's PASSIVE checkpoint catches up with everything written.
+    const deadline = Date.now() + 10_000;
+    while (!(store.lastCheckpoint !== null && store.lastCheckpoint.logFrames > 0 && store.lastCheckpoint.checkpointedFrames === store.lastCheckpoint.logFrames)) {
+      if (Date.now() > deadline) throw new Error(`no checkpoint caught up: ${JSON.stringify(store.lastCheckpoint)}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    await store.close();
+    // Closed cleanly, the log is folded into the file and gone.
+    await expect(stat(join(root, 'checkpoints.sqlite-wal'))).rejects.toThrow();
+    const reopened = await openSqliteStore(join(root, 'checkpoints.sqlite'));
+    expect(await reopened.getAccount('user49')).not.toBeNull();
+    await reopened.close();
   });
 
   it('runs in memory when asked to', async () => {
