@@ -119,5 +119,23 @@ if (!canRestart && process.env.CI === 'true') {
       await a.publish({ type: 'revoke', deviceId: 'a'.repeat(32), reason: 'removed' });
       await until(() => heardByB.some((event) => event.type === 'revoke'), 'an event after the restart');
     }, 30_000);
+
+    it('logs in with the user and password of NATS_URL, and is refused without them', async () => {
+      broker = await startPrivateNats(['--user', 'pairwise', '--pass', 'p@ss/word']);
+      const withLogin = broker.url.replace('nats://', 'nats://pairwise:p@ss/word@');
+      const nodes = await nodesOn(withLogin, 2);
+      opened.push(...nodes);
+      const [a, b] = nodes;
+      if (a === undefined || b === undefined) throw new Error('no nodes');
+      const heardByB = heard(b);
+      await a.publish({ type: 'device-list', accountId: 'alice' });
+      await until(() => heardByB.length === 1, 'the event through the broker');
+      await expect(nodesOn(broker.url, 1)).rejects.toThrow(/authorization/i);
+    }, 30_000);
+
+    it('demands TLS for tls://: a broker without it is refused, not used in plaintext', async () => {
+      broker = await startPrivateNats();
+      await expect(nodesOn(broker.url.replace('nats://', 'tls://'), 1)).rejects.toThrow(/tls/i);
+    }, 30_000);
   });
 }

@@ -12,6 +12,7 @@
 import { connect, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import type { Bus, BusEvent, BusGap } from './bus.js';
 import { decodeBusEvent, encodeBusEvent } from './bus-codec.js';
+import { natsAddress } from './nats-address.js';
 
 /** What the bus reports on; message content is never logged, only why a message was dropped. */
 export interface BusLogger {
@@ -42,6 +43,8 @@ export class NatsBus implements Bus {
   readonly kind = 'nats';
   private readonly handlers = new Set<(event: BusEvent | BusGap) => void>();
   private connected = true;
+  private subscribed = true;
+  private closing = false;
 
   private constructor(
     private readonly connection: NatsConnection,
@@ -51,8 +54,13 @@ export class NatsBus implements Bus {
 
   /** Connects; throws when the broker cannot be reached at start (the operator sees why). */
   static async connect(options: NatsBusOptions): Promise<NatsBus> {
+    const { server, user, pass, token, tls } = natsAddress(options.url);
     const connection = await connect({
-      servers: options.url,
+      servers: server,
+      ...(user === undefined ? {} : { user, pass }),
+      ...(token === undefined ? {} : { token }),
+      // An empty TLS options object makes TLS required, whatever the broker's greeting says.
+      ...(tls ? { tls: {} } : {}),
       name: options.name,
       noEcho: true,
       maxReconnectAttempts: -1,
@@ -66,7 +74,7 @@ export class NatsBus implements Bus {
     // The subscription is sent to the broker asynchronously: a round trip makes sure it is in
     // place before this node says it is up, so that it hears what others publish from then on.
     await connection.flush();
-    void bus.watchStatus();
+    bus.watchStatus().catch((error: unknown) => options.log.warn({ err: error instanceof Error ? error.message : 'ended' }, 'bus status stopped'));
     return bus;
   }
 
@@ -90,10 +98,11 @@ export class NatsBus implements Bus {
   }
 
   isConnected(): boolean {
-    return this.connected && !this.connection.isClosed();
+    return this.connected && this.subscribed && !this.connection.isClosed();
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     this.handlers.clear();
     if (this.connection.isClosed()) return;
     // Drain sends what was published and waits for it, so that a node that stops gracefully
@@ -109,7 +118,7 @@ export class NatsBus implements Bus {
   }
 
   private listen(subscription: Subscription): void {
-    void (async () => {
+    const heard = async () => {
       for await (const message of subscription) {
         let event: BusEvent;
         try {
@@ -120,7 +129,21 @@ export class NatsBus implements Bus {
         }
         for (const handler of this.handlers) handler(event);
       }
-    })();
+    };
+    heard().then(
+      () => this.subscriptionEnded(null),
+      (error: unknown) => this.subscriptionEnded(error),
+    );
+  }
+
+  /**
+   * The subscription ended: at close, or because the broker refused it (permissions). A node that
+   * no longer hears the others is not ready (`/readyz`), and says why.
+   */
+  private subscriptionEnded(error: unknown): void {
+    if (this.closing) return;
+    this.subscribed = false;
+    this.log.warn({ err: error instanceof Error ? error.message : 'ended' }, 'bus subscription ended: this node no longer hears the other nodes');
   }
 
   private async watchStatus(): Promise<void> {
@@ -129,6 +152,9 @@ export class NatsBus implements Bus {
         this.connected = false;
         this.log.warn({}, 'bus disconnected; delivering from the store until it is back');
       } else if (status.type === 'reconnect') {
+        // The subscription is sent again on reconnection; a round trip makes sure the broker has
+        // it before the catch-up reads the store, or an event in between would be missed unseen.
+        await this.connection.flush().catch(() => {});
         this.connected = true;
         this.log.info({}, 'bus reconnected');
         this.deliver(GAP);
@@ -137,6 +163,7 @@ export class NatsBus implements Bus {
         this.deliver(GAP);
       } else if (status.type === 'close') {
         this.connected = false;
+        if (!this.closing) this.log.warn({}, 'bus connection closed for good: this node no longer hears the other nodes');
         return;
       }
     }

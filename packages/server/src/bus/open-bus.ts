@@ -6,6 +6,7 @@ import { hostname } from 'node:os';
 import type { Config } from '../config.js';
 import type { Bus } from './bus.js';
 import { InProcessBus } from './in-process-bus.js';
+import { withoutCredentials } from './nats-address.js';
 import { NatsBus, type BusLogger } from './nats-bus.js';
 
 /** Opens the Bus; a broker that cannot be reached at start fails with a message without credentials. */
@@ -16,9 +17,4 @@ export async function openBus(config: Config, log: BusLogger): Promise<Bus> {
   } catch (error) {
     throw new Error(`could not reach NATS at ${withoutCredentials(config.natsUrl)}: ${String(error)}`, { cause: error });
   }
-}
-
-/** The URL with any user name, password or token removed, for messages and logs. */
-export function withoutCredentials(url: string): string {
-  return url.replace(/\/\/[^@/]*@/, '//');
 }

@@ -125,6 +125,8 @@ export function withStatementCache(database: Sqlite.Database): Pick<Sqlite.Datab
 /** Moves the log's checkpoints off the event loop (wal-checkpointer.ts). */
 function startCheckpointer(database: Sqlite.Database, file: string, logger: StoreLogger | null): WalCheckpointer {
   database.pragma('wal_autocheckpoint = 0');
+  // A log that grew under a burst is cut back to this size once it starts again from the beginning.
+  database.pragma(`journal_size_limit = ${64 * 1024 * 1024}`);
   return new WalCheckpointer(file, {
     onError: (message) => logger?.warn({ store: 'sqlite', err: message }, 'checkpoint failed'),
     onGone: () => {

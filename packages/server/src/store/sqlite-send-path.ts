@@ -82,6 +82,7 @@ export class SqliteSendPath {
   /** One send under its own savepoint (better-sqlite3 nests a transaction as a savepoint). */
   private readonly sendInSavepoint: (input: EnqueueInput) => EnqueueResult;
   private readonly commitGroup: (batch: readonly Waiting[]) => Outcome[];
+  private readonly acknowledgeInSavepoint: (acks: readonly Acks[]) => number;
 
   constructor(
     database: Sqlite.Database,
@@ -116,8 +117,20 @@ export class SqliteSendPath {
     this.deleteInboxRow = database.prepare('delete from inbox where device_id = ? and seq = ?');
     this.sendInSavepoint = database.transaction((input: EnqueueInput) => this.store(input));
     this.commitGroup = database.transaction((batch: readonly Waiting[]) =>
-      batch.map((item): Outcome => (item.kind === 'send' ? this.attempt(item.input) : this.acknowledge(item.acks))),
+      batch.map((item): Outcome => {
+        const outcome = item.kind === 'send' ? this.attempt(item.input) : this.acknowledge(item.acks);
+        // Some errors (disk full, I/O) make SQLite roll back the whole transaction: the rest of the
+        // group would then run outside it, each statement committing alone while its caller is
+        // told the group failed. Failing the group here stores nothing of it and tells everyone.
+        if (!database.inTransaction) throw outcome.ok ? new Error('the group transaction was rolled back') : outcome.error;
+        return outcome;
+      }),
     );
+    this.acknowledgeInSavepoint = database.transaction((acks: readonly Acks[]) => {
+      let deleted = 0;
+      for (const { deviceId, seqs } of acks) for (const seq of new Set(seqs)) deleted += this.deleteInboxRow.run(deviceId, seq).changes;
+      return deleted;
+    });
   }
 
   /** Counts each commit (how many sends it held, how long it took). */
@@ -151,12 +164,10 @@ export class SqliteSendPath {
     setImmediate(() => void this.commitGroups());
   }
 
-  /** One batch of acknowledgements of a group. A failure fails it alone (rows it deleted stay deleted: they were acknowledged). */
+  /** One batch of acknowledgements of a group, all or nothing under its own savepoint. */
   private acknowledge(acks: readonly Acks[]): Outcome {
     try {
-      let deleted = 0;
-      for (const { deviceId, seqs } of acks) for (const seq of new Set(seqs)) deleted += this.deleteInboxRow.run(deviceId, seq).changes;
-      return { ok: true, result: deleted };
+      return { ok: true, result: this.acknowledgeInSavepoint(acks) };
     } catch (error) {
       return { ok: false, error };
     }

@@ -12,6 +12,15 @@ import { Worker } from 'node:worker_threads';
 
 /** How often the worker checkpoints. */
 export const CHECKPOINT_INTERVAL_MS = 250;
+/**
+ * Log frames (pages) past which the worker checkpoints with RESTART as well. The writer starts the
+ * log again from its beginning only if, as it begins a transaction, a checkpoint has caught up with
+ * every frame; under steady writes, each PASSIVE checkpoint ends with the writer's newest frames
+ * still ahead of it, and the log grew by hundreds of MiB in seconds. RESTART waits for a moment
+ * without a writer (the event loop may wait for it as long as that checkpoint takes) and has the
+ * next transaction start the log anew.
+ */
+export const RESTART_AFTER_FRAMES = 8192;
 
 /** What the last checkpoint reported: frames in the log, and how many of them are in the database file. */
 export interface CheckpointResult {
@@ -25,10 +34,11 @@ const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const Sqlite = require(workerData.sqliteModule);
 const database = new Sqlite(workerData.file, { fileMustExist: true });
-database.pragma('busy_timeout = 0');
+database.pragma('busy_timeout = 1000');
 const checkpoint = () => {
   try {
-    const [row] = database.pragma('wal_checkpoint(PASSIVE)');
+    let [row] = database.pragma('wal_checkpoint(PASSIVE)');
+    if (row.log > workerData.restartAfterFrames) [row] = database.pragma('wal_checkpoint(RESTART)');
     parentPort.postMessage({ logFrames: row.log, checkpointedFrames: row.checkpointed });
   } catch (error) {
     parentPort.postMessage({ error: error instanceof Error ? error.message : String(error) });
@@ -59,7 +69,7 @@ export class WalCheckpointer {
   constructor(file: string, handlers: { readonly onError: (message: string) => void; readonly onGone: () => void }) {
     const { onError, onGone } = handlers;
     const sqliteModule = createRequire(import.meta.url).resolve('better-sqlite3');
-    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { file, sqliteModule, intervalMs: CHECKPOINT_INTERVAL_MS } });
+    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { file, sqliteModule, intervalMs: CHECKPOINT_INTERVAL_MS, restartAfterFrames: RESTART_AFTER_FRAMES } });
     // The process does not stay up for the checkpoints alone.
     this.worker.unref();
     this.worker.on('message', (message: CheckpointResult | { error: string }) => {

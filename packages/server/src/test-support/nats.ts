@@ -36,12 +36,15 @@ export interface PrivateNats {
   start(): Promise<void>;
 }
 
-/** Starts `nats-server` on a free loopback port; no JetStream, nothing kept on disk. */
-export async function startPrivateNats(): Promise<PrivateNats> {
+/**
+ * Starts `nats-server` on a free loopback port; no JetStream, nothing kept on disk. `args` go to
+ * nats-server as they are (`--user u --pass p` for a broker that wants a login).
+ */
+export async function startPrivateNats(args: readonly string[] = []): Promise<PrivateNats> {
   const port = await freePort();
   let child: ChildProcess | null = null;
   const start = async (): Promise<void> => {
-    child = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
+    child = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(port), ...args], { stdio: 'ignore' });
     await waitForPort(port);
   };
   await start();

@@ -98,3 +98,47 @@ describe('[BUS-3] the hub after a gap in the Bus', () => {
     expect(laptop.seen.pushed).toEqual([{ body: { case: 'loggedOut', value: { reason: 'removed' } } }]);
   });
 });
+
+describe('the hub when the store fails', () => {
+  it('logs a delivery that fails and keeps the process up, then delivers at the next wake-up', async () => {
+    const { ctx, store, ids } = await accountFixture();
+    const errors: string[] = [];
+    let failing = true;
+    const flaky = new Proxy(store, {
+      get(target, property, receiver) {
+        if (property === 'readInbox' && failing) return () => Promise.reject(new Error('the database is away'));
+        const value: unknown = Reflect.get(target, property, receiver);
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    ctx.hub.detach();
+    const log = Object.create(ctx.log) as typeof ctx.log;
+    log.error = ((_details: object, message: string) => void errors.push(message)) as typeof log.error;
+    ctx.hub.attach({ ...ctx, store: flaky, log });
+    const primaryRow = await store.getDevice(ids.primary);
+    if (primaryRow === null) throw new Error('fixture device missing');
+    const phone = fakeConnection(primaryRow);
+    ctx.hub.addDevice(phone.connection);
+    // An unhandled rejection here would fail the test run (and stop a server).
+    ctx.hub.startDelivery(phone.connection);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(errors).toEqual(['inbox delivery failed']);
+
+    failing = false;
+    expect(await store.setAttestation(ids.companion, new Uint8Array(randomBytes(64)))).toBe(true);
+    const now = ctx.clock.now();
+    const stored = await store.enqueue({
+      senderAccountId: 'alice',
+      senderDeviceId: ids.companion,
+      recipientAccountId: 'alice',
+      clientMessageId: new Uint8Array(randomBytes(16)),
+      envelopes: [{ deviceId: ids.primary, content: new Uint8Array([1]) }],
+      now,
+      expiresAt: now + 86_400_000,
+    });
+    expect(stored).toMatchObject({ status: 'accepted' });
+    await ctx.bus.publish({ type: 'inbox', deviceIds: [ids.primary] });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(phone.seen.pushed).toHaveLength(1);
+  });
+});

@@ -99,9 +99,9 @@ export class Hub {
     connection.onDrain(() => {
       if (!state.waitingForDrain) return;
       state.waitingForDrain = false;
-      void this.pump(connection);
+      this.wake(connection);
     });
-    void this.pump(connection);
+    this.wake(connection);
   }
 
   /**
@@ -173,7 +173,7 @@ export class Hub {
     for (const seq of seqs) state.unacked.delete(seq);
     if (!state.waitingForAcks) return;
     state.waitingForAcks = false;
-    void this.pump(connection);
+    this.wake(connection);
   }
 
   /** Closes every connection (server shutdown). */
@@ -189,7 +189,7 @@ export class Hub {
         await this.catchUp();
         return;
       case 'inbox':
-        for (const deviceId of event.deviceIds) for (const connection of this.connectionsOf(deviceId)) void this.pump(connection);
+        for (const deviceId of event.deviceIds) for (const connection of this.connectionsOf(deviceId)) this.wake(connection);
         return;
       case 'revoke':
         for (const connection of this.connectionsOf(event.deviceId)) {
@@ -244,14 +244,30 @@ export class Hub {
   private async catchUp(): Promise<void> {
     const ctx = this.context();
     for (const [deviceId, connections] of [...this.byDevice]) {
-      const device = await ctx.store.getDevice(deviceId);
+      // One device the store cannot answer for holds back none of the others.
+      const device = await ctx.store.getDevice(deviceId).catch((error: unknown) => {
+        ctx.log.error({ err: String(error) }, 'catch-up after a bus gap failed for a device');
+        return undefined;
+      });
+      if (device === undefined) continue;
       for (const connection of [...connections]) {
         if (device === null) {
           connection.push({ body: { case: 'loggedOut', value: { reason: 'removed' } } });
           connection.close(CLOSE_LOGGED_OUT, 'LOGGED_OUT');
-        } else void this.pump(connection);
+        } else this.wake(connection);
       }
     }
+  }
+
+  /**
+   * Runs the connection's pump. A failure (the store unreachable, a row it cannot read) is logged
+   * and waits for the next wake-up; it never becomes an unhandled rejection, which would stop the
+   * process.
+   */
+  private wake(connection: Connection): void {
+    this.pump(connection).catch((error: unknown) => {
+      this.ctx?.log.error({ err: error instanceof Error ? error.name : String(error) }, 'inbox delivery failed');
+    });
   }
 
   /**
