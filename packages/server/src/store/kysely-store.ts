@@ -36,7 +36,6 @@ import { fullInboxes, judgeSend, type InboxUsageRow } from './enqueue-rules.js';
 import { decodePreKeyUpload, encodePreKeyUpload } from './pre-key-upload-codec.js';
 import type { ConnectionLock } from './connection-lock.js';
 import { SqliteSendPath } from './sqlite-send-path.js';
-import type { CheckpointResult, WalCheckpointer } from './wal-checkpointer.js';
 import {
   DeviceKinds,
   InboxKind,
@@ -117,7 +116,6 @@ export class KyselyStore implements Store {
   private commitObserver: CommitObserver | null = null;
   /** SQLite's send, read and acknowledge, prepared once (sqlite-send-path.ts); null on PostgreSQL. */
   private readonly sendPath: SqliteSendPath | null;
-  private readonly checkpointer: WalCheckpointer | null;
 
   /**
    * `db` is owned by the store from here on: `close()` destroys it. `sqlite` is, on SQLite, the
@@ -126,17 +124,12 @@ export class KyselyStore implements Store {
   constructor(
     private readonly db: Kysely<Database>,
     readonly kind: DialectKind,
-    sqlite: { readonly database: Sqlite.Database; readonly lock: ConnectionLock; readonly checkpointer?: WalCheckpointer | null } | null = null,
+    sqlite: { readonly database: Sqlite.Database; readonly lock: ConnectionLock } | null = null,
   ) {
     this.locks = kind === 'postgres';
     this.sendPath = sqlite === null ? null : new SqliteSendPath(sqlite.database, sqlite.lock);
-    this.checkpointer = sqlite?.checkpointer ?? null;
   }
 
-  /** SQLite's checkpoints of its log (wal-checkpointer.ts), for the health of the store; null if none run. */
-  get lastCheckpoint(): CheckpointResult | null {
-    return this.checkpointer?.lastCheckpoint ?? null;
-  }
 
   private async transaction<T>(work: (trx: Transaction<Database>, abort: (result: T) => never) => Promise<T>): Promise<T> {
     const abort = (result: T): never => {
@@ -765,8 +758,6 @@ export class KyselyStore implements Store {
   }
 
   async close(): Promise<void> {
-    // The worker's connection first: the last one to close folds the log into the file.
-    await this.checkpointer?.stop();
     await this.db.destroy();
   }
 }

@@ -5,7 +5,6 @@
 import Sqlite from 'better-sqlite3';
 import { Kysely, SqliteAdapter, SqliteDialect, SqliteDriver, type DatabaseConnection, type DialectAdapter, type Driver, type SqliteDialectConfig } from 'kysely';
 import { ConnectionLock } from './connection-lock.js';
-import { WalCheckpointer } from './wal-checkpointer.js';
 import { DialectKind, type Database } from './database.js';
 import { KyselyStore } from './kysely-store.js';
 import { migrateToLatest } from './migrations.js';
@@ -122,36 +121,20 @@ export function withStatementCache(database: Sqlite.Database): Pick<Sqlite.Datab
   } as Pick<Sqlite.Database, 'prepare' | 'close'>;
 }
 
-/** Moves the log's checkpoints off the event loop (wal-checkpointer.ts). */
-function startCheckpointer(database: Sqlite.Database, file: string, logger: StoreLogger | null): WalCheckpointer {
-  database.pragma('wal_autocheckpoint = 0');
-  // A log that grew under a burst is cut back to this size once it starts again from the beginning.
-  database.pragma(`journal_size_limit = ${64 * 1024 * 1024}`);
-  return new WalCheckpointer(file, {
-    onError: (message) => logger?.warn({ store: 'sqlite', err: message }, 'checkpoint failed'),
-    onGone: () => {
-      logger?.warn({ store: 'sqlite' }, 'the checkpoint worker stopped: checkpointing on the main thread again');
-      if (database.open) database.pragma('wal_autocheckpoint = 1000');
-    },
-  });
-}
-
 /**
  * Opens (creating if needed) the SQLite database at `file` and migrates it. `':memory:'` gives
  * a private in-memory database, for tests.
  */
 export async function openSqliteStore(file: string, logger: StoreLogger | null = null): Promise<KyselyStore> {
   const database = openSqliteDatabase(file);
-  const checkpointer = file === ':memory:' ? null : startCheckpointer(database, file, logger);
   const lock = new ConnectionLock();
   const db = new Kysely<Database>({ dialect: sqliteDialect(database, lock) });
   try {
     await migrateToLatest(db, DialectKind.Sqlite, null, logger);
   } catch (error) {
-    await checkpointer?.stop();
     await db.destroy();
     throw error;
   }
   logger?.info({ store: 'sqlite', file }, 'store opened');
-  return new KyselyStore(db, DialectKind.Sqlite, { database, lock, checkpointer });
+  return new KyselyStore(db, DialectKind.Sqlite, { database, lock });
 }

@@ -8,7 +8,7 @@ import { DAY_MS } from '@pairwise/protocol/limits';
 import { ConnectionLock } from './connection-lock.js';
 import { KyselyStore } from './kysely-store.js';
 import { INITIAL_MIGRATION, MigrationError, migrateTo, migrateToLatest } from './migrations.js';
-import { openSqliteDatabase, openSqliteStore, sqliteDialect } from './open-sqlite-store.js';
+import { openSqliteDatabase, sqliteDialect } from './open-sqlite-store.js';
 import { SQLITE_FILE_NAME, openStore } from './open-store.js';
 import type { EnqueueInput } from './store.js';
 import { describeStoreContract, type OpenFromPrevious } from './store.contract.js';
@@ -187,28 +187,6 @@ describe('SQLite store', () => {
     expect(await store.readInbox(bob, 0, 10)).toHaveLength(1);
     expect((await store.getAccount('bob'))?.createdAt).toBe(account.createdAt);
     await store.close();
-  });
-
-  it('checkpoints its log on a worker thread', async () => {
-    const store = await openSqliteStore(join(root, 'checkpoints.sqlite'));
-    const noPreKeys = { signedPreKey: null, pqPreKey: null, oneTimePreKeys: [], pqOneTimePreKeys: [] };
-    for (let i = 0; i < 50; i++) {
-      const accountId = `user${i}`;
-      const deviceId = i.toString(16).padStart(32, '0');
-      expect(await store.createAccount({ account: { ...account, accountId }, device: { ...device, accountId, deviceId }, preKeys: noPreKeys })).toBe('created');
-    }
-    // The worker's PASSIVE checkpoint catches up with everything written.
-    const deadline = Date.now() + 10_000;
-    while (!(store.lastCheckpoint !== null && store.lastCheckpoint.logFrames > 0 && store.lastCheckpoint.checkpointedFrames === store.lastCheckpoint.logFrames)) {
-      if (Date.now() > deadline) throw new Error(`no checkpoint caught up: ${JSON.stringify(store.lastCheckpoint)}`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    await store.close();
-    // Closed cleanly, the log is folded into the file and gone.
-    await expect(stat(join(root, 'checkpoints.sqlite-wal'))).rejects.toThrow();
-    const reopened = await openSqliteStore(join(root, 'checkpoints.sqlite'));
-    expect(await reopened.getAccount('user49')).not.toBeNull();
-    await reopened.close();
   });
 
   it('runs in memory when asked to', async () => {
