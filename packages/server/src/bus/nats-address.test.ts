@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { natsAddress, withoutCredentials } from './nats-address.js';
 
-describe('NATS_URL', () => {
+describe('[BUS-5] NATS_URL', () => {
   it('gives the client a user and password, or a token, and the server without them', () => {
     expect(natsAddress('nats://bus.internal:4222')).toEqual({ server: 'bus.internal:4222', tls: false });
     expect(natsAddress('nats://pairwise:secret@bus:4222')).toEqual({ server: 'bus:4222', tls: false, user: 'pairwise', pass: 'secret' });

@@ -120,7 +120,7 @@ if (!canRestart && process.env.CI === 'true') {
       await until(() => heardByB.some((event) => event.type === 'revoke'), 'an event after the restart');
     }, 30_000);
 
-    it('logs in with the user and password of NATS_URL, and is refused without them', async () => {
+    it('[BUS-5] logs in with the user and password of NATS_URL, and is refused without them', async () => {
       broker = await startPrivateNats(['--user', 'pairwise', '--pass', 'p@ss/word']);
       const withLogin = broker.url.replace('nats://', 'nats://pairwise:p@ss/word@');
       const nodes = await nodesOn(withLogin, 2);
@@ -133,7 +133,7 @@ if (!canRestart && process.env.CI === 'true') {
       await expect(nodesOn(broker.url, 1)).rejects.toThrow(/authorization/i);
     }, 30_000);
 
-    it('demands TLS for tls://: a broker without it is refused, not used in plaintext', async () => {
+    it('[BUS-5] demands TLS for tls://: a broker without it is refused, not used in plaintext', async () => {
       broker = await startPrivateNats();
       await expect(nodesOn(broker.url.replace('nats://', 'tls://'), 1)).rejects.toThrow(/tls/i);
     }, 30_000);

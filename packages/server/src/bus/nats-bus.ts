@@ -1,5 +1,5 @@
 /**
- * The Bus between several nodes, over core NATS publish/subscribe (SPEC BUS-1..BUS-4).
+ * The Bus between several nodes, over core NATS publish/subscribe (SPEC BUS-1..BUS-5).
  *
  * At most once, on purpose: the store is where deliveries come from, so an event only says
  * "look again". A node hands its own events to its own subscribers directly (NATS echo is off),

@@ -168,7 +168,7 @@ describe('SQLite store', () => {
     await store.close();
   });
 
-  it('runs the message path between Kysely transactions, never inside one', async () => {
+  it('[SSTORE-53] runs the message path between Kysely transactions, never inside one', async () => {
     const { db, store, send, bob } = await twoAccounts(join(root, 'exclusive.sqlite'));
     const order: string[] = [];
     let sent: Promise<unknown> = Promise.resolve();
