@@ -30,6 +30,24 @@ class LossyBus implements Bus {
   }
 }
 
+type Fixture = Awaited<ReturnType<typeof accountFixture>>;
+
+/** The laptop (attested first) stores a copy for the phone, as a send on another node would. */
+async function storeCopyFromLaptop({ store, ids, ctx }: Pick<Fixture, 'store' | 'ids' | 'ctx'>): Promise<void> {
+  expect(await store.setAttestation(ids.companion, new Uint8Array(randomBytes(64)))).toBe(true);
+  const now = ctx.clock.now();
+  const stored = await store.enqueue({
+    senderAccountId: 'alice',
+    senderDeviceId: ids.companion,
+    recipientAccountId: 'alice',
+    clientMessageId: new Uint8Array(randomBytes(16)),
+    envelopes: [{ deviceId: ids.primary, content: new Uint8Array([1, 2, 3]) }],
+    now,
+    expiresAt: now + 86_400_000,
+  });
+  expect(stored).toMatchObject({ status: 'accepted' });
+}
+
 /** What the hub did to one socket. */
 interface FakeConnection {
   readonly pushed: unknown[];
@@ -72,18 +90,7 @@ describe('[BUS-3] the hub after a gap in the Bus', () => {
     expect(phone.seen.pushed).toEqual([]);
 
     // On another node the laptop sends the phone a copy and is then removed; both events are lost.
-    expect(await store.setAttestation(ids.companion, new Uint8Array(randomBytes(64)))).toBe(true);
-    const now = ctx.clock.now();
-    const stored = await store.enqueue({
-      senderAccountId: 'alice',
-      senderDeviceId: ids.companion,
-      recipientAccountId: 'alice',
-      clientMessageId: new Uint8Array(randomBytes(16)),
-      envelopes: [{ deviceId: ids.primary, content: new Uint8Array([1, 2, 3]) }],
-      now,
-      expiresAt: now + 86_400_000,
-    });
-    expect(stored).toMatchObject({ status: 'accepted' });
+    await storeCopyFromLaptop({ store, ids, ctx });
     expect(await store.removeDevice(ids.companion, null)).toBe('removed');
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(phone.seen.pushed).toEqual([]);
@@ -125,18 +132,7 @@ describe('the hub when the store fails', () => {
     expect(errors).toEqual(['inbox delivery failed']);
 
     failing = false;
-    expect(await store.setAttestation(ids.companion, new Uint8Array(randomBytes(64)))).toBe(true);
-    const now = ctx.clock.now();
-    const stored = await store.enqueue({
-      senderAccountId: 'alice',
-      senderDeviceId: ids.companion,
-      recipientAccountId: 'alice',
-      clientMessageId: new Uint8Array(randomBytes(16)),
-      envelopes: [{ deviceId: ids.primary, content: new Uint8Array([1]) }],
-      now,
-      expiresAt: now + 86_400_000,
-    });
-    expect(stored).toMatchObject({ status: 'accepted' });
+    await storeCopyFromLaptop({ store, ids, ctx });
     await ctx.bus.publish({ type: 'inbox', deviceIds: [ids.primary] });
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(phone.seen.pushed).toHaveLength(1);
