@@ -120,6 +120,26 @@ if (!canRestart && process.env.CI === 'true') {
       await until(() => heardByB.some((event) => event.type === 'revoke'), 'an event after the restart');
     }, 30_000);
 
+    it('holds at most 10,000 events for the other nodes while the broker is away, says so once, and holds again after', async () => {
+      broker = await startPrivateNats();
+      const warnings: string[] = [];
+      const node = await NatsBus.connect({ url: broker.url, subject: freshSubject(), name: 'test node', log: { ...silent, warn: (_: object, message: string) => void warnings.push(message) } });
+      opened.push(node);
+      const heardHere = heard(node);
+      await broker.kill();
+      await until(() => !node.isConnected(), 'the node to notice');
+      for (let i = 0; i < 10_050; i++) await node.publish({ type: 'device-list', accountId: `user${i}` });
+      // Its own subscribers hear every one; the other nodes are owed at most 10,000.
+      await until(() => heardHere.length === 10_050, 'its own events');
+      expect(warnings.filter((message) => message.includes('not kept for the other nodes'))).toHaveLength(1);
+      await broker.start();
+      await until(() => node.isConnected(), 'the node to reconnect', 10_000);
+      await broker.kill();
+      await until(() => !node.isConnected(), 'the node to notice again');
+      for (let i = 0; i < 10_001; i++) await node.publish({ type: 'device-list', accountId: `again${i}` });
+      expect(warnings.filter((message) => message.includes('not kept for the other nodes'))).toHaveLength(2);
+    }, 30_000);
+
     it('[BUS-5] logs in with the user and password of NATS_URL, and is refused without them', async () => {
       broker = await startPrivateNats(['--user', 'pairwise', '--pass', 'p@ss/word']);
       const withLogin = broker.url.replace('nats://', 'nats://pairwise:p@ss/word@');

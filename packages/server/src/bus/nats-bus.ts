@@ -4,8 +4,8 @@
  * At most once, on purpose: the store is where deliveries come from, so an event only says
  * "look again". A node hands its own events to its own subscribers directly (NATS echo is off),
  * so that one node keeps working while the broker is away; the others hear them through NATS.
- * Whenever this node may have missed events (its connection dropped and came back, or the
- * client dropped messages it could not keep up with), its subscribers are told of a gap and
+ * Whenever this node may have missed events (its connection dropped and came back, which is
+ * also what the broker does to a node too slow to keep up), its subscribers are told of a gap and
  * catch up from the store.
  * @module
  */
@@ -37,6 +37,8 @@ const RECONNECT_WAIT_MS = 250;
 /** Pings every this many ms; two unanswered pings count as a dropped connection. */
 const PING_INTERVAL_MS = 5_000;
 const GAP: BusGap = { type: 'gap' };
+/** Events held for the other nodes while the broker is away: about 1 MiB of the node's memory. */
+const MAX_HELD_WHILE_AWAY = 10_000;
 
 /** Several nodes' Bus (NATS_URL). */
 export class NatsBus implements Bus {
@@ -45,6 +47,8 @@ export class NatsBus implements Bus {
   private connected = true;
   private subscribed = true;
   private closing = false;
+  /** Events published since the broker went away, held by the client until it is back. */
+  private heldWhileAway = 0;
 
   private constructor(
     private readonly connection: NatsConnection,
@@ -80,12 +84,20 @@ export class NatsBus implements Bus {
 
   publish(event: BusEvent): Promise<void> {
     this.deliver(event);
+    if (!this.connected) {
+      // While the broker is away the client holds what is published, without a bound of its own,
+      // and sends it on reconnection. Past MAX_HELD_WHILE_AWAY the others miss these wake-ups
+      // (their devices get the rows at the next event for them or their next connect).
+      if (this.heldWhileAway >= MAX_HELD_WHILE_AWAY) {
+        if (this.heldWhileAway++ === MAX_HELD_WHILE_AWAY) this.log.warn({ held: MAX_HELD_WHILE_AWAY }, 'bus away for long: further events are not kept for the other nodes');
+        return Promise.resolve();
+      }
+      this.heldWhileAway++;
+    }
     try {
-      // While the broker is away the client holds what is published (up to its reconnect
-      // buffer) and sends it on reconnection.
       this.connection.publish(this.subject, encodeBusEvent(event));
     } catch (error) {
-      // Closed or over its buffer: the other nodes miss this one and deliver from the store at
+      // Closed: the other nodes miss this one and deliver from the store at
       // their devices' next connect or gap.
       this.log.warn({ err: String(error), event: event.type }, 'bus event not published');
     }
@@ -156,10 +168,8 @@ export class NatsBus implements Bus {
         // it before the catch-up reads the store, or an event in between would be missed unseen.
         await this.connection.flush().catch(() => {});
         this.connected = true;
+        this.heldWhileAway = 0;
         this.log.info({}, 'bus reconnected');
-        this.deliver(GAP);
-      } else if (status.type === 'slowConsumer') {
-        this.log.warn({ pending: status.pending }, 'bus events dropped: this node could not keep up');
         this.deliver(GAP);
       } else if (status.type === 'close') {
         this.connected = false;
