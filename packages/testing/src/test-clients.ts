@@ -62,6 +62,9 @@ export async function linkCompanion(
   const qr = request.once('qr');
   const linked = request.once('linked');
   const failed = request.once('error').then((error) => Promise.reject(error));
+  // Handled from the start: an error during start() or the approval must fail the race below, not
+  // surface first as an unhandled rejection.
+  failed.catch(() => {});
   await request.start();
   const { approve } = await primary.inspectLink((await qr).text);
   await approve(options.pin);
