@@ -5,7 +5,8 @@
  * its locking story only reads well in one place.
  *
  * Concurrency. SQLite has one writer and Kysely runs one transaction at a time on its single
- * connection, so transactions are simply serial there. On PostgreSQL (READ COMMITTED, several
+ * connection, so transactions are simply serial there; the message path on SQLite
+ * (sqlite-send-path.ts) runs its own statements on that connection, between Kysely's transactions. On PostgreSQL (READ COMMITTED, several
  * nodes) the checks rely on row locks, always taken in the same order (an account before its
  * devices, rows sorted by key) so that two transactions cannot deadlock:
  * - a device list is only replaced by `UPDATE ... WHERE list_version = expected`, which waits for
