@@ -133,6 +133,9 @@ const STALE_LOW_NOTICE_MS = 60 * 1000;
  * await alice.sendText('bob', 'Hello');
  * ```
  */
+/** The first retry of a maintenance step that failed; each further failure doubles it, up to a day. */
+const MAINTENANCE_RETRY_MS = 5_000;
+
 export class PairwiseClient extends Emitter<ClientEventMap> {
   private readonly transport: Transport;
   /** The store as this client may use it: refused once the device lock is let go. */
@@ -148,6 +151,8 @@ export class PairwiseClient extends Emitter<ClientEventMap> {
   private holdsLock = true;
   private closing: Promise<void> | null = null;
   private cancelMaintenance: (() => void) | null = null;
+  /** Maintenance runs in a row with a failed step, for the back-off of its retries. */
+  private maintenanceFailures = 0;
   private state: ConnectionState = 'connecting';
   private securityState: SecurityState | null = null;
   private refused = 0;
@@ -679,7 +684,7 @@ export class PairwiseClient extends Emitter<ClientEventMap> {
   private async maintain(): Promise<void> {
     this.cancelMaintenance?.();
     if (this.stopped) return;
-    this.cancelMaintenance = after(DAY_MS, () => this.background(this.maintain()));
+    this.scheduleMaintenance(DAY_MS);
     // Each step on its own: a failed upload must not keep the list from being renewed.
     const steps = [
       async () => {
@@ -699,8 +704,20 @@ export class PairwiseClient extends Emitter<ClientEventMap> {
       },
     ];
     const failures = (await Promise.allSettled(steps.map((step) => step()))).filter((outcome) => outcome.status === 'rejected');
-    // Tried again at the next connection or in a day; counted as a failed background task.
-    if (failures.length > 0) throw failures[0]!.reason;
+    if (failures.length === 0) {
+      this.maintenanceFailures = 0;
+      return;
+    }
+    // A step that failed (a busy server, a lost connection) is tried again soon, then less and
+    // less often, not only at the next connection or in a day; counted as a failed background task.
+    const retryMs = Math.min(DAY_MS, MAINTENANCE_RETRY_MS * 2 ** this.maintenanceFailures++);
+    if (!this.stopped) this.scheduleMaintenance(retryMs);
+    throw failures[0]!.reason;
+  }
+
+  private scheduleMaintenance(delayMs: number): void {
+    this.cancelMaintenance?.();
+    this.cancelMaintenance = after(delayMs, () => this.background(this.maintain()));
   }
 
   private push(frame: ServerFrame): void {

@@ -39,6 +39,11 @@ export class FakeServer {
   /** The fake's clock; clients made for it should use it too. */
   readonly now = (): number => this.time;
 
+  /** Moves the fake's clock on. */
+  advance(ms: number): void {
+    this.time += ms;
+  }
+
   /** The factory to give a client. */
   readonly socketFactory: SocketFactory = () => {
     const socket = new FakeSocket(this);
