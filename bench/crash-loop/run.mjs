@@ -22,8 +22,8 @@ import { parseArgs } from 'node:util';
 import { describeMachine } from '../machine.mjs';
 import { failure, runCrashLoop, summary } from '../../packages/testing/dist/crash-loop.js';
 import { removeDataDir, startServerProcess } from '../../packages/testing/dist/server-process.js';
+import { freshSchema } from '../fresh-schema.mjs';
 
-const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/test';
 
 const { values: a } = parseArgs({
   options: {
@@ -65,28 +65,7 @@ if (a.database !== 'sqlite' && a.database !== 'postgres') {
   process.exit(2);
 }
 
-/** A fresh schema on DATABASE_URL; returns the server's URL (search_path set) and how to drop it. */
-async function freshSchema() {
-  const base = process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL;
-  const schema = `crashloop_${randomBytes(4).toString('hex')}`;
-  const pg = (await import('pg')).default;
-  const run = async (sql) => {
-    const client = new pg.Client({ connectionString: base });
-    await client.connect();
-    try {
-      await client.query(sql);
-    } finally {
-      await client.end();
-    }
-  };
-  await run(`create schema ${schema}`);
-  return {
-    url: `${base}${base.includes('?') ? '&' : '?'}options=-c%20search_path%3D${schema}`,
-    drop: () => run(`drop schema ${schema} cascade`),
-  };
-}
-
-const schema = a.database === 'postgres' ? await freshSchema() : null;
+const schema = a.database === 'postgres' ? await freshSchema('crashloop') : null;
 console.error(`bench/crash-loop on ${describeMachine()}`);
 console.error(
   `seed ${seed}; ${duration} s, a kill ${minKill}-${maxKill} s after the start and after each return of the sender, a send every ${sendEvery} ms (at most ${maxUnacknowledged} waiting); ` +

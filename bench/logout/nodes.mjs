@@ -8,9 +8,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startPairwise } from '../ring/pairwise-system.mjs';
 import { freePort, startChild } from '../ring/processes.mjs';
+import { freshSchema } from '../fresh-schema.mjs';
 
 const SERVER_MAIN = join(dirname(fileURLToPath(import.meta.url)), '../../packages/server/dist/main.js');
-const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/test';
 const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222';
 
 /**
@@ -29,7 +29,7 @@ export async function startNodes({ nodes, n, database, serverCpu }) {
       stop: () => system.stop(),
     };
   }
-  const schema = await freshSchema();
+  const schema = await freshSchema('logout');
   const natsUrl = process.env.NATS_URL ?? DEFAULT_NATS_URL;
   // Its own subject: other installations (other benches, the Bus tests) may share the broker (SPEC BUS-2).
   const shared = { ...limits, DATABASE_URL: schema.url, NATS_URL: natsUrl, NATS_SUBJECT: `bench.logout.${randomBytes(4).toString('hex')}` };
@@ -82,25 +82,4 @@ export async function startNodes({ nodes, n, database, serverCpu }) {
     await schema.drop().catch(() => {});
     throw error;
   }
-}
-
-/** A fresh schema on DATABASE_URL: the server's URL (search_path set) and how to drop it. */
-async function freshSchema() {
-  const base = process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL;
-  const schema = `logout_${randomBytes(4).toString('hex')}`;
-  const pg = (await import('pg')).default;
-  const run = async (sql) => {
-    const client = new pg.Client({ connectionString: base });
-    await client.connect();
-    try {
-      await client.query(sql);
-    } finally {
-      await client.end();
-    }
-  };
-  await run(`create schema ${schema}`);
-  return {
-    url: `${base}${base.includes('?') ? '&' : '?'}options=-c%20search_path%3D${schema}`,
-    drop: () => run(`drop schema ${schema} cascade`),
-  };
 }

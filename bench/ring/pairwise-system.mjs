@@ -8,12 +8,12 @@ import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
+import { freshSchema } from '../fresh-schema.mjs';
 import { freePort, startChild } from './processes.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const SERVER_MAIN = join(ROOT, 'packages/server/dist/main.js');
 const ACK_EVERY_MS = 5;
-const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/test';
 
 /**
  * Starts the server under `taskset -c serverCpu` and signs in `n` ring clients. `env` is added to
@@ -38,17 +38,8 @@ export async function startPairwise({ n, database = 'sqlite', profile, serverCpu
     REGISTRATIONS_PER_HOUR_PER_ADDRESS: String(Math.max(10, n)),
     ...extraEnv,
   };
-  let schema = null;
-  if (database === 'postgres') {
-    schema = `ring_${randomBytes(4).toString('hex')}`;
-    const base = process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL;
-    env.DATABASE_URL = `${base}${base.includes('?') ? '&' : '?'}options=-c%20search_path%3D${schema}`;
-    const pg = (await import('pg')).default;
-    const client = new pg.Client({ connectionString: base });
-    await client.connect();
-    await client.query(`create schema ${schema}`);
-    await client.end();
-  }
+  const schema = database === 'postgres' ? await freshSchema('ring') : null;
+  if (schema !== null) env.DATABASE_URL = schema.url;
   const nodeArgs = profile ? ['--cpu-prof', '--cpu-prof-dir', profile] : [];
   const server = await startChild('taskset', ['-c', serverCpu, process.execPath, ...nodeArgs, SERVER_MAIN], env, /Pairwise is serving/, 'the Pairwise server');
   // taskset execs node: the child's pid is the server's.
@@ -121,13 +112,7 @@ export async function startPairwise({ n, database = 'sqlite', profile, serverCpu
       for (const client of clients) client.socket.terminate();
       await server.stop();
       rmSync(dataDir, { recursive: true, force: true });
-      if (schema !== null) {
-        const pg = (await import('pg')).default;
-        const client = new pg.Client({ connectionString: process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL });
-        await client.connect();
-        await client.query(`drop schema ${schema} cascade`);
-        await client.end();
-      }
+      await schema?.drop();
     },
   };
 }
