@@ -7,6 +7,7 @@ import type { Store } from '../store/store.js';
 import { corruptIndex, expectFilledSnapshot, fixtureMessage, FIXTURE_T0, populateInstallation, snapshotInstallation } from '../test-support/installation-fixture.js';
 import { AdminError } from './admin-error.js';
 import { backup } from './backup.js';
+import { rejection } from '../test-support/rejection.js';
 
 let root: string;
 let dirs = 0;
@@ -22,15 +23,6 @@ async function freshDir(name: string): Promise<string> {
   const dir = join(root, `${name}-${dirs++}`);
   await mkdir(dir);
   return dir;
-}
-
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected a rejection');
 }
 
 describe('[OPS-5] backup', () => {

@@ -22,6 +22,7 @@ import {
 } from '../test-support/installation-fixture.js';
 import { AdminError } from './admin-error.js';
 import { COPIED_TABLES, moveToPostgres } from './move-to-postgres.js';
+import { rejection } from '../test-support/rejection.js';
 
 const databaseUrl = process.env.DATABASE_URL?.trim() || null;
 
@@ -91,15 +92,6 @@ function describeMove(url: string): void {
     } finally {
       await store.close();
     }
-  }
-
-  async function rejection(promise: Promise<unknown>): Promise<Error> {
-    try {
-      await promise;
-    } catch (error) {
-      return error as Error;
-    }
-    throw new Error('expected a rejection');
   }
 
   describe('[OPS-6] move to PostgreSQL', () => {

@@ -13,6 +13,7 @@ import { AdminError } from './admin-error.js';
 import { backup } from './backup.js';
 import { MIGRATION_TABLE_NAME } from './inspect-sqlite.js';
 import { restore } from './restore.js';
+import { rejection } from '../test-support/rejection.js';
 
 let root: string;
 let dirs = 0;
@@ -28,15 +29,6 @@ afterAll(async () => {
 
 function freshPath(name: string): string {
   return join(root, `${name}-${dirs++}`);
-}
-
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected a rejection');
 }
 
 /** A data directory with the fixture in it, and a backup of it taken through `backup`. */
