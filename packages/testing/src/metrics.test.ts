@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RawConnection } from './raw-connection.js';
 import { freePort, removeDataDir, startServerProcess, type ServerProcess } from './server-process.js';
 import { connectOptions, eventually } from './test-clients.js';
-import { parseSamples, sampleValue } from './test-support/prometheus-text.js';
+import { parseSamples, sampleValue } from '../../server/src/test-support/prometheus-text.js';
 
 let server: ServerProcess;
 let metricsPort: number;

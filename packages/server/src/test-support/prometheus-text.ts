@@ -24,9 +24,16 @@ export function parseSamples(text: string): Sample[] {
     });
 }
 
-/** The value of the one sample named `name` with (at least) these labels; throws if there is none or several. */
-export function sampleValue(text: string, name: string, labels: Readonly<Record<string, string>> = {}): number {
+/** The value of the one sample named `name` with (at least) these labels, or undefined if there is none; throws if there are several. */
+export function findSampleValue(text: string, name: string, labels: Readonly<Record<string, string>> = {}): number | undefined {
   const found = parseSamples(text).filter((sample) => sample.name === name && Object.entries(labels).every(([key, value]) => sample.labels[key] === value));
-  if (found.length !== 1) throw new Error(`${found.length} samples of ${name} ${JSON.stringify(labels)}`);
-  return found[0]!.value;
+  if (found.length > 1) throw new Error(`${found.length} samples of ${name} ${JSON.stringify(labels)}`);
+  return found[0]?.value;
+}
+
+/** `findSampleValue` of a sample that must be there. */
+export function sampleValue(text: string, name: string, labels: Readonly<Record<string, string>> = {}): number {
+  const value = findSampleValue(text, name, labels);
+  if (value === undefined) throw new Error(`no sample of ${name} ${JSON.stringify(labels)}`);
+  return value;
 }
