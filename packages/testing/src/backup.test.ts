@@ -5,11 +5,10 @@
 import { readdir, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { MemoryStore } from '@pairwise/client/memory-store';
-import { PairwiseClient } from '@pairwise/client/pairwise-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { removeDataDir, startServerProcess, type ServerProcess } from './server-process.js';
 import { runAdminCli } from './test-support/admin-cli.js';
-import { connectOptions, createPrimary, eventually } from './test-clients.js';
+import { createPrimary, eventually, reopenListening } from './test-clients.js';
 
 /** Servers to stop after each test. SQLite whatever DATABASE_URL_FOR_SERVER says: the commands are for SQLite. */
 const servers: ServerProcess[] = [];
@@ -35,15 +34,6 @@ async function start(): Promise<ServerProcess> {
   const server = await startServerProcess({ env: SQLITE });
   servers.push(server);
   return server;
-}
-
-/** The device in `store`, opened and listening before it connects, so that no message is missed. */
-async function openListening(server: ServerProcess, store: MemoryStore, received: string[]): Promise<PairwiseClient> {
-  const client = await PairwiseClient.open(connectOptions(server, store));
-  if (client === null) throw new Error('the store holds no device');
-  client.on('message', (message) => received.push(message.text));
-  await client.ready();
-  return client;
 }
 
 describe('[OPS-5] [INBOX-2] backup and restore with the server running', () => {
@@ -90,7 +80,7 @@ describe('[OPS-5] [INBOX-2] backup and restore with the server running', () => {
     server = await server.restart();
     servers.splice(0, 1, server);
     const received: string[] = [];
-    const bob = await openListening(server, bobStore, received);
+    const bob = await reopenListening(server, bobStore, received);
     await eventually(() => acknowledgedBefore.every((text) => received.includes(text)), 30_000, 'every message acknowledged before the backup');
     await eventually(() => received.length >= rowsInBackup, 10_000, 'every message in the backup');
     // Time for a duplicate to show up, if the restored store or the cursor were wrong.

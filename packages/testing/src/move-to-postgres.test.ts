@@ -6,13 +6,12 @@ import { randomBytes } from 'node:crypto';
 import { rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MemoryStore } from '@pairwise/client/memory-store';
-import { PairwiseClient } from '@pairwise/client/pairwise-client';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { removeDataDir, startServerProcess, type ServerProcess } from './server-process.js';
+import { removeDataDir, startServerProcess } from './server-process.js';
 import { runAdminCli } from './test-support/admin-cli.js';
 import { withServerDatabase } from './test-support/server-database.js';
-import { connectOptions, createPrimary, eventually } from './test-clients.js';
+import { createPrimary, eventually, reopenListening } from './test-clients.js';
 
 const databaseUrl = process.env.DATABASE_URL?.trim() || null;
 
@@ -31,15 +30,6 @@ if (databaseUrl === null) {
   }
 } else {
   describeMove(databaseUrl);
-}
-
-/** The device in `store`, opened and listening before it connects, so that no message is missed. */
-async function openListening(server: ServerProcess, store: MemoryStore, received: string[]): Promise<PairwiseClient> {
-  const client = await PairwiseClient.open(connectOptions(server, store));
-  if (client === null) throw new Error('the store holds no device');
-  client.on('message', (message) => received.push(message.text));
-  await client.ready();
-  return client;
 }
 
 function describeMove(url: string): void {
@@ -99,9 +89,9 @@ function describeMove(url: string): void {
         expect(server.output()).toMatch(/"store":"postgres"/);
 
         bobReceived.length = 0;
-        bob = await openListening(server, bobStore, bobReceived);
+        bob = await reopenListening(server, bobStore, bobReceived);
         await eventually(() => queued.every((text) => bobReceived.includes(text)), 20_000, 'the queued messages after the move');
-        const aliceAgain = await openListening(server, aliceStore, []);
+        const aliceAgain = await reopenListening(server, aliceStore, []);
         await aliceAgain.sendText('bob_move', 'after the move');
         await eventually(() => bobReceived.includes('after the move'), 10_000, 'a message sent after the move');
         await new Promise((resolve) => setTimeout(resolve, 500));

@@ -36,11 +36,22 @@ export async function createPrimary(server: ServerProcess, username: string, sto
 }
 
 /** The device kept in `store`, opened again (as at an app's next start) and connected. */
-export async function reopen(server: Pick<ServerProcess, 'url' | 'origin'>, store: ClientStore, now?: () => number): Promise<PairwiseClient> {
+export async function reopen(
+  server: Pick<ServerProcess, 'url' | 'origin'>,
+  store: ClientStore,
+  now?: () => number,
+  beforeReady?: (client: PairwiseClient) => void,
+): Promise<PairwiseClient> {
   const client = await PairwiseClient.open(connectOptions(server, store, now));
   if (client === null) throw new Error('the store holds no device');
+  beforeReady?.(client);
   await client.ready();
   return client;
+}
+
+/** `reopen`, with the texts it receives pushed onto `received` from before it connects, so that none is missed. */
+export function reopenListening(server: Pick<ServerProcess, 'url' | 'origin'>, store: ClientStore, received: string[]): Promise<PairwiseClient> {
+  return reopen(server, store, undefined, (client) => client.on('message', (message) => received.push(message.text)));
 }
 
 /**
