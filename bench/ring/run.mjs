@@ -18,16 +18,18 @@
 // no authentication, no protobuf) under the same pinning, as the floor, and the ratio is printed.
 //
 //   npm run bench:ring -- [--n 200] [--rates "250 500 1000 ..."] [--duration 15] [--systems pairwise,bare]
-//                         [--database postgres] [--profile DIR]
+//                         [--database postgres [--postgres-cpu 1]] [--profile DIR]
 // --database postgres uses DATABASE_URL (postgres://postgres@127.0.0.1:5432/test by default) in a
-// fresh schema; --profile DIR writes the server's CPU profile (node --cpu-prof) there.
+// fresh schema; --postgres-cpu pins the local PostgreSQL's processes to that CPU for the run (and
+// gives them their CPUs back after), so that the database does not share the server's core, as it
+// would not on a machine of its own; --profile DIR writes the server's CPU profile (node --cpu-prof) there.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import WebSocket, { WebSocketServer } from 'ws';
 import { describeMachine } from '../machine.mjs';
 import { startPairwise } from './pairwise-system.mjs';
-import { pin, startChild } from './processes.mjs';
+import { pin, pinPostgres, startChild } from './processes.mjs';
 import { HEADER_BYTES, runRate } from './run-rate.mjs';
 
 const SCRIPT = fileURLToPath(import.meta.url);
@@ -45,6 +47,7 @@ const { values: a } = parseArgs({
     'server-cpu': { type: 'string', default: '0' },
     'gen-cpu': { type: 'string', default: '1' },
     profile: { type: 'string' },
+    'postgres-cpu': { type: 'string' },
     'serve-bare-relay': { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   },
@@ -162,15 +165,26 @@ async function sweep(system) {
 
 async function main() {
   pin(process.pid, a['gen-cpu']);
-  console.error(`bench/ring on ${describeMachine()}; server on CPU ${a['server-cpu']}, generator on CPU ${a['gen-cpu']}; N=${n}, ${bodyBytes} B, ${duration} s per rate`);
+  const postgresCpu = a['postgres-cpu'] !== undefined && a.database === 'postgres' ? a['postgres-cpu'] : null;
+  const database = postgresCpu === null ? '' : `, PostgreSQL on CPU ${postgresCpu}`;
+  console.error(`bench/ring on ${describeMachine()}; server on CPU ${a['server-cpu']}, generator on CPU ${a['gen-cpu']}${database}; N=${n}, ${bodyBytes} B, ${duration} s per rate`);
+  const unpin = postgresCpu === null ? () => {} : pinPostgres(postgresCpu);
+  process.once('SIGINT', () => {
+    unpin();
+    process.exit(130);
+  });
   const best = {};
-  for (const name of systems) {
-    const system = name === 'bare' ? await startBare() : await startPairwise({ n, database: a.database, profile: a.profile, serverCpu: a['server-cpu'] });
-    try {
-      best[system.name] = await sweep(system);
-    } finally {
-      await system.stop();
+  try {
+    for (const name of systems) {
+      const system = name === 'bare' ? await startBare() : await startPairwise({ n, database: a.database, profile: a.profile, serverCpu: a['server-cpu'] });
+      try {
+        best[system.name] = await sweep(system);
+      } finally {
+        await system.stop();
+      }
     }
+  } finally {
+    unpin();
   }
   console.error('\nsustainable rate (p99 < 100 ms, nothing lost):');
   for (const [name, result] of Object.entries(best)) {

@@ -144,14 +144,28 @@ export async function launchCompanion(options: LaunchCompanionOptions): Promise<
   };
 }
 
-/** The text of the link QR code the page shows (the img named "Link QR code"), read off a screenshot. */
+/**
+ * The text of the link QR code the page shows (the img named "Link QR code"), read off a screenshot.
+ * The page replaces the image whenever the code rotates or a new request starts, so an image can
+ * leave the DOM between being found and being photographed: then the current one is read instead.
+ */
 export async function readQrText(page: Page): Promise<string> {
   const image = page.getByRole('img', { name: 'Link QR code' });
-  await image.waitFor({ timeout: 15_000 });
-  const png = PNG.sync.read(await image.screenshot());
-  const code = jsQR(new Uint8ClampedArray(png.data.buffer, png.data.byteOffset, png.data.byteLength), png.width, png.height);
-  if (code === null) throw new Error('no QR code could be read from the "Link QR code" screenshot');
-  return code.data;
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    await image.waitFor({ timeout: Math.max(1, deadline - Date.now()) });
+    let png: PNG;
+    try {
+      png = PNG.sync.read(await image.screenshot({ timeout: Math.max(1, deadline - Date.now()) }));
+    } catch (error) {
+      const replaced = error instanceof Error && error.message.includes('not attached to the DOM');
+      if (!replaced || Date.now() > deadline) throw error;
+      continue;
+    }
+    const code = jsQR(new Uint8ClampedArray(png.data.buffer, png.data.byteOffset, png.data.byteLength), png.width, png.height);
+    if (code !== null) return code.data;
+    if (Date.now() > deadline) throw new Error('no QR code could be read from the "Link QR code" screenshot');
+  }
 }
 
 /** Options for `linkWithNodePrimary`. */

@@ -1,8 +1,8 @@
 /**
  * What decides a send, apart from how the rows are read: which devices may receive it and whether
  * it may be stored (SPEC DEVICES-2, DEVLIST-3, RECEIVE-1, FANOUT-1), and which inboxes it would
- * take past the quota (SPEC LIMIT-3). The Kysely enqueue (PostgreSQL) and the prepared-statement
- * one (SQLite, sqlite-send-path.ts) both read the same rows and hand them here, so that the two
+ * take past the quota (SPEC LIMIT-3). The two message paths (sqlite-send-path.ts and
+ * postgres-send-path.ts) both read the same rows and hand them here, so that the two databases
  * cannot come to different decisions.
  * @module
  */

@@ -6,14 +6,21 @@
  *
  * Concurrency. SQLite has one writer and Kysely runs one transaction at a time on its single
  * connection, so transactions are simply serial there; the message path on SQLite
- * (sqlite-send-path.ts) runs its own statements on that connection, between Kysely's transactions. On PostgreSQL (READ COMMITTED, several
- * nodes) the checks rely on row locks, always taken in the same order (an account before its
+ * (sqlite-send-path.ts) runs its own statements on that connection, between Kysely's
+ * transactions. On PostgreSQL (READ COMMITTED, several nodes; the message path is
+ * postgres-send-path.ts, under the same rules) the checks rely on row locks, always taken in the same order (an account before its
  * devices, rows sorted by key) so that two transactions cannot deadlock:
  * - a device list is only replaced by `UPDATE ... WHERE list_version = expected`, which waits for
  *   a concurrent replacement and then matches nothing;
- * - a send locks its two accounts (FOR SHARE) and their devices (FOR UPDATE), so it sees a
- *   settled device set and so that a device's seqs are committed in increasing order: a reader
- *   paging with `afterSeq` never passes over a row that commits later with a smaller seq;
+ * - a send locks its two accounts (FOR SHARE) and their devices (FOR KEY SHARE), so it sees a
+ *   settled device set: a list replacement waits for it, and so does a device's removal. KEY
+ *   SHARE and not UPDATE, so that the sends of A to B and of B to C, which both read B's devices,
+ *   do not queue behind each other, and so that touching a device's last-active time (an update
+ *   of a column that is not a key) never waits for a send;
+ * - whoever writes to a device's inbox first takes a transaction-scoped advisory lock on the
+ *   device (`lockInboxes`), so that a device's seqs are committed in increasing order: a reader
+ *   paging with `afterSeq` never passes over a row that commits later with a smaller seq. These
+ *   locks are taken last, after every row lock, and sorted, so they add no deadlock;
  * - a one-time prekey is taken with FOR UPDATE SKIP LOCKED, so concurrent takers get different ones;
  * - PIN state changes are a single `UPDATE ... WHERE pin_failures = expected` (compare-and-set);
  * - a security log entry is added under the account's `account_security` row lock (FOR UPDATE),
@@ -30,13 +37,11 @@ import {
   SECURITY_LOG_MAX_EVENTS,
   SECURITY_LOG_MAX_SETTING_EVENTS,
 } from '@pairwise/protocol/limits';
-import type Sqlite from 'better-sqlite3';
 import { sql, type Expression, type ExpressionBuilder, type Kysely, type Transaction, type Updateable } from 'kysely';
 import type { AccountSecurityTable, Database, DialectKind } from './database.js';
-import { fullInboxes, judgeSend, type InboxUsageRow } from './enqueue-rules.js';
 import { decodePreKeyUpload, encodePreKeyUpload } from './pre-key-upload-codec.js';
-import type { ConnectionLock } from './connection-lock.js';
-import { SqliteSendPath } from './sqlite-send-path.js';
+import type { MessagePath } from './message-path.js';
+import { INBOX_LOCK_SEED } from './postgres-send-path.js';
 import {
   DeviceKinds,
   InboxKind,
@@ -114,23 +119,18 @@ const primaryFirst = sql<number>`case when ${sql.ref('devices.kind')} = ${Device
 export class KyselyStore implements Store {
   /** Whether to take row locks; SQLite neither has nor needs them. */
   private readonly locks: boolean;
-  private commitObserver: CommitObserver | null = null;
-  /** SQLite's send, read and acknowledge, prepared once (sqlite-send-path.ts); null on PostgreSQL. */
-  private readonly sendPath: SqliteSendPath | null;
-
   /**
-   * `db` is owned by the store from here on: `close()` destroys it. `sqlite` is, on SQLite, the
-   * database under `db` and the lock its dialect holds while Kysely uses it (open-sqlite-store.ts).
+   * `db` is owned by the store from here on: `close()` destroys it. `messages` is the send, read
+   * and acknowledge path of this database (message-path.ts), which runs its own statements on
+   * the same connections.
    */
   constructor(
     private readonly db: Kysely<Database>,
     readonly kind: DialectKind,
-    sqlite: { readonly database: Sqlite.Database; readonly lock: ConnectionLock } | null = null,
+    private readonly messages: MessagePath,
   ) {
     this.locks = kind === 'postgres';
-    this.sendPath = sqlite === null ? null : new SqliteSendPath(sqlite.database, sqlite.lock);
   }
-
 
   private async transaction<T>(work: (trx: Transaction<Database>, abort: (result: T) => never) => Promise<T>): Promise<T> {
     const abort = (result: T): never => {
@@ -142,14 +142,6 @@ export class KyselyStore implements Store {
       if (error instanceof Abort) return error.result as T;
       throw error;
     }
-  }
-
-  /** `transaction` for one send on PostgreSQL, timed for the commit metrics like a group of one. */
-  private async observedTransaction<T>(work: (trx: Transaction<Database>, abort: (result: T) => never) => Promise<T>): Promise<T> {
-    const started = performance.now();
-    const result = await this.transaction(work);
-    this.commitObserver?.(1, (performance.now() - started) / 1000);
-    return result;
   }
 
   async createAccount(input: { readonly account: AccountRow; readonly device: DeviceRow; readonly preKeys: PreKeyUploadRow }) {
@@ -429,94 +421,15 @@ export class KyselyStore implements Store {
   }
 
   async enqueue(input: EnqueueInput): Promise<EnqueueResult> {
-    // SQLite: prepared statements, and the sends of a moment share one fsync (sqlite-send-path.ts).
-    const result = this.sendPath !== null ? await this.sendPath.enqueue(input) : await this.enqueueInTransaction(input);
+    const result = await this.messages.enqueue(input);
     // The sender waits for the recipient to become reachable: it is told of the recipient's
     // devices from now on (one way only: nothing reached the recipient, who hears nothing of it).
     if (result.status === 'recipient-unavailable') await recordWatcher(this.db, input.recipientAccountId, input.senderAccountId);
     return result;
   }
 
-  /** One send in its own transaction, with row locks on PostgreSQL (see the top of this file). */
-  private enqueueInTransaction(input: EnqueueInput): Promise<EnqueueResult> {
-    return this.observedTransaction<EnqueueResult>(async (trx, abort) => {
-      // The idempotency record first: a retry of an accepted send is a duplicate even if the
-      // device lists changed since. A concurrent retry waits here for this one to finish.
-      const recorded = await trx
-        .insertInto('sent_messages')
-        .values({
-          sender_device_id: input.senderDeviceId,
-          client_message_id: input.clientMessageId,
-          created_at: input.now,
-          expires_at: input.expiresAt,
-        })
-        .onConflict((oc) => oc.columns(['sender_device_id', 'client_message_id']).doNothing())
-        .returning('sender_device_id')
-        .executeTakeFirst();
-      if (recorded === undefined) return { status: 'duplicate' };
-
-      // From here on, a refusal must roll back the record above (abort, not return).
-      const accountIds = [...new Set([input.senderAccountId, input.recipientAccountId])];
-      const accounts = await trx
-        .selectFrom('accounts')
-        .select(['account_id', 'list_expires_at'])
-        .where('account_id', 'in', accountIds)
-        .orderBy('account_id')
-        .$if(this.locks, (qb) => qb.forShare())
-        .execute();
-      const devices = await trx
-        .selectFrom('devices')
-        .select(['device_id', 'account_id', 'kind', 'attestation'])
-        .where('account_id', 'in', accountIds)
-        .orderBy('device_id')
-        .$if(this.locks, (qb) => qb.forUpdate())
-        .execute();
-      const judgement = judgeSend(input, accounts, devices);
-      if ('refused' in judgement) return abort(judgement.refused);
-      const { current } = judgement;
-      if (input.quota !== undefined) {
-        const full = fullInboxes(input, input.quota, current, await inboxUsage(trx, input));
-        if (full.length > 0) abort({ status: 'inbox-full', deviceIds: full });
-      }
-
-      const seqOf = new Map<string, number>();
-      if (input.envelopes.length > 0) {
-        const inserted = await trx
-          .insertInto('inbox')
-          .values(
-            input.envelopes.map((envelope) => ({
-              device_id: envelope.deviceId,
-              server_time: input.now,
-              expires_at: input.expiresAt,
-              kind: InboxKind.Message,
-              sender_account_id: input.senderAccountId,
-              sender_device_id: input.senderDeviceId,
-              client_message_id: input.clientMessageId,
-              content: envelope.content,
-              content_bytes: envelope.content.byteLength,
-            })),
-          )
-          .returning(['seq', 'device_id'])
-          .execute();
-        for (const row of inserted) seqOf.set(row.device_id, int(row.seq));
-      }
-      await recordContacts(trx, input.senderAccountId, input.recipientAccountId);
-      return { status: 'accepted', seqs: input.envelopes.map((envelope) => ({ deviceId: envelope.deviceId, seq: seqOf.get(envelope.deviceId)! })) };
-    });
-  }
-
   async readInbox(deviceId: string, afterSeq: number, limit: number): Promise<InboxRow[]> {
-    if (this.sendPath !== null) return this.sendPath.readInbox(deviceId, afterSeq, limit);
-    if (limit <= 0) return [];
-    const rows = await this.db
-      .selectFrom('inbox')
-      .selectAll()
-      .where('device_id', '=', deviceId)
-      .where('seq', '>', afterSeq)
-      .orderBy('seq')
-      .limit(limit)
-      .execute();
-    return rows.map(toInboxRow);
+    return this.messages.readInbox(deviceId, afterSeq, limit);
   }
 
   async ackInbox(deviceId: string, seqs: readonly number[]): Promise<number> {
@@ -524,19 +437,7 @@ export class KyselyStore implements Store {
   }
 
   async ackInboxMany(acks: readonly { readonly deviceId: string; readonly seqs: readonly number[] }[]): Promise<number> {
-    if (this.sendPath !== null) return this.sendPath.ackInboxMany(acks);
-    const wanted = acks.filter((ack) => ack.seqs.length > 0);
-    if (wanted.length === 0) return 0;
-    return this.transaction<number>(async (trx) => {
-      let deleted = 0;
-      for (const { deviceId, seqs } of wanted) {
-        for (const chunk of chunks([...new Set(seqs)], CHUNK)) {
-          const result = await trx.deleteFrom('inbox').where('device_id', '=', deviceId).where('seq', 'in', chunk).executeTakeFirst();
-          deleted += Number(result.numDeletedRows);
-        }
-      }
-      return deleted;
-    });
+    return this.messages.ackInboxMany(acks);
   }
 
   async expireInbox(now: number): Promise<InboxRow[]> {
@@ -573,6 +474,7 @@ export class KyselyStore implements Store {
           },
         ];
       });
+      if (this.locks) await lockInboxes(trx, notices.map((notice) => notice.device_id));
       const rows: InboxRow[] = [];
       for (const chunk of chunks(notices, CHUNK)) {
         const inserted = await trx.insertInto('inbox').values(chunk).returningAll().execute();
@@ -754,8 +656,7 @@ export class KyselyStore implements Store {
   }
 
   observeCommits(observer: CommitObserver | null): void {
-    this.commitObserver = observer;
-    this.sendPath?.observeCommits(observer);
+    this.messages.observeCommits(observer);
   }
 
   async close(): Promise<void> {
@@ -967,47 +868,16 @@ async function trimOldest(trx: Transaction<Database>, accountId: string, keep: n
  * The undelivered message rows of each recipient device, summed for the quota (enqueue-rules.ts).
  * The covering index inbox_device_id_seq_sender answers this without reading any content.
  */
-async function inboxUsage(trx: Transaction<Database>, input: EnqueueInput): Promise<InboxUsageRow[]> {
-  const { senderAccountId, recipientAccountId } = input;
-  const sumFrom = (eb: ExpressionBuilder<Database, 'inbox'>, accountId: string, what: 'rows' | 'bytes') =>
-    eb.fn.sum<number | string | bigint>(
-      eb
-        .case()
-        .when('sender_account_id', '=', accountId)
-        .then(what === 'rows' ? eb.lit(1) : eb.ref('content_bytes'))
-        .else(eb.lit(0))
-        .end(),
-    );
-  return trx
-    .selectFrom('inbox')
-    .select((eb) => [
-      'device_id',
-      eb.fn.countAll<number | string | bigint>().as('messages'),
-      eb.fn.sum<number | string | bigint>('content_bytes').as('bytes'),
-      sumFrom(eb, senderAccountId, 'rows').as('sender_messages'),
-      sumFrom(eb, senderAccountId, 'bytes').as('sender_bytes'),
-      sumFrom(eb, recipientAccountId, 'rows').as('recipient_messages'),
-      sumFrom(eb, recipientAccountId, 'bytes').as('recipient_bytes'),
-    ])
-    .where('device_id', 'in', input.envelopes.map((envelope) => envelope.deviceId))
-    .where('sender_account_id', 'is not', null)
-    .groupBy('device_id')
-    .execute();
-}
-
-/** Marks two different accounts as contacts of each other (both directions; idempotent). */
-async function recordContacts(db: Kysely<Database>, accountId: string, peerAccountId: string): Promise<void> {
-  if (accountId === peerAccountId) return;
-  // Sorted, so that two transactions insert the pair's rows in one order.
-  const [a, b] = [accountId, peerAccountId].sort();
-  await db
-    .insertInto('contacts')
-    .values([
-      { account_id: a!, peer_account_id: b! },
-      { account_id: b!, peer_account_id: a! },
-    ])
-    .onConflict((oc) => oc.columns(['account_id', 'peer_account_id']).doNothing())
-    .execute();
+/**
+ * PostgreSQL only: takes the inbox-writer locks of these devices for the rest of the transaction
+ * (see the top of this file). Advisory locks live in memory, unlike row locks, which PostgreSQL
+ * writes into the row. Keyed by a 64-bit hash of the device id, in the order of that key, so that
+ * every writer takes them in one order; two devices sharing a hash only share a queue.
+ */
+async function lockInboxes(trx: Transaction<Database>, deviceIds: readonly string[]): Promise<void> {
+  if (deviceIds.length === 0) return;
+  const ids = [...new Set(deviceIds)];
+  await sql`select pg_advisory_xact_lock(k) from (select distinct hashtextextended(id, ${INBOX_LOCK_SEED}) as k from unnest(${ids}::text[]) as id order by k) as keys`.execute(trx);
 }
 
 /** `watcher` is told of `accountId`'s device changes (a contact row in that direction only). */

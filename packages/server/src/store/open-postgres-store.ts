@@ -7,6 +7,7 @@ import pg from 'pg';
 import { DialectKind, type Database } from './database.js';
 import { KyselyStore } from './kysely-store.js';
 import { migrateToLatest } from './migrations.js';
+import { PostgresSendPath } from './postgres-send-path.js';
 import type { StoreLogger } from './store-logger.js';
 
 /** Where and how to connect. */
@@ -41,7 +42,7 @@ export async function openPostgresStore(options: PostgresStoreOptions, logger: S
     // The URL as given unless it had to change: a rewrite could only add surprises.
     connectionString: urlOptions === null ? options.connectionString : url.href,
     options: settings.filter((setting) => setting !== '').join(' '),
-    max: options.maxConnections ?? 10,
+    max: options.maxConnections ?? 25,
   });
   // An idle connection dropped by the server is reported here; without a listener it would
   // crash the process. The pool replaces it on the next query.
@@ -61,5 +62,5 @@ export async function openPostgresStore(options: PostgresStoreOptions, logger: S
     await db.destroy();
     throw error;
   }
-  return new KyselyStore(db, DialectKind.Postgres);
+  return new KyselyStore(db, DialectKind.Postgres, new PostgresSendPath(pool));
 }

@@ -7,6 +7,7 @@ import { Kysely, SqliteAdapter, SqliteDialect, SqliteDriver, type DatabaseConnec
 import { ConnectionLock } from './connection-lock.js';
 import { DialectKind, type Database } from './database.js';
 import { KyselyStore } from './kysely-store.js';
+import { SqliteSendPath } from './sqlite-send-path.js';
 import { migrateToLatest } from './migrations.js';
 import type { StoreLogger } from './store-logger.js';
 
@@ -136,5 +137,5 @@ export async function openSqliteStore(file: string, logger: StoreLogger | null =
     throw error;
   }
   logger?.info({ store: 'sqlite', file }, 'store opened');
-  return new KyselyStore(db, DialectKind.Sqlite, { database, lock });
+  return new KyselyStore(db, DialectKind.Sqlite, new SqliteSendPath(database, lock));
 }

@@ -6,7 +6,8 @@ import { DialectKind } from './database.js';
 import { INITIAL_MIGRATION, MigrationError, migrateTo } from './migrations.js';
 import { openPostgresStore } from './open-postgres-store.js';
 import { openStore } from './open-store.js';
-import { describeStoreContract, type OpenFromPrevious } from './store.contract.js';
+import { INBOX_LOCK_SEED } from './postgres-send-path.js';
+import { describeStoreContract, type InboxWriterLock, type OpenFromPrevious } from './store.contract.js';
 
 const databaseUrl = process.env.DATABASE_URL?.trim() || null;
 
@@ -63,7 +64,27 @@ function describePostgres(url: string): void {
     return openPostgresStore({ connectionString: url, searchPath: schema });
   };
 
-  describeStoreContract('postgres', async () => openPostgresStore({ connectionString: url, searchPath: await freshSchema() }), openFromPrevious);
+  /** Holds a device's inbox-writer lock in a transaction of its own connection. */
+  async function holdInboxWriterLock(deviceId: string): Promise<InboxWriterLock> {
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    await client.query('begin');
+    await client.query('select pg_advisory_xact_lock(hashtextextended($1, $2))', [deviceId, INBOX_LOCK_SEED]);
+    return {
+      async waiters() {
+        const { rows } = await client.query<{ n: string }>(
+          "select count(*) as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock' and wait_event = 'advisory' and pid <> pg_backend_pid()",
+        );
+        return Number(rows[0]!.n);
+      },
+      async release() {
+        await client.query('commit');
+        await client.end();
+      },
+    };
+  }
+
+  describeStoreContract('postgres', async () => openPostgresStore({ connectionString: url, searchPath: await freshSchema() }), openFromPrevious, holdInboxWriterLock);
 
   describe('PostgreSQL store', () => {
     it('opens through openStore, honouring options in the URL, and logs no password', async () => {

@@ -3,7 +3,7 @@
  * synchronously through better-sqlite3, with group commit. Every delivered message goes through
  * these three, so they skip Kysely: building, compiling and awaiting each query cost more than
  * SQLite's own work on them (docs/performance.md). The decisions are enqueue-rules.ts's, shared
- * with the Kysely enqueue, and the Store contract suite runs on this path.
+ * with the PostgreSQL path (postgres-send-path.ts), and the Store contract suite runs on this path.
  *
  * Group commit: the sends that arrive while the event loop handles one batch of socket reads share
  * one transaction and one fsync, each under its own savepoint, so that a refusal (devices changed,
@@ -209,7 +209,7 @@ export class SqliteSendPath {
     }
   }
 
-  /** The Kysely enqueue's steps, in the same order (kysely-store.ts). Throws Refused to roll back. */
+  /** The send's steps, in the order the PostgreSQL path takes them (postgres-send-path.ts). Throws Refused to roll back. */
   private store(input: EnqueueInput): EnqueueResult {
     // The idempotency record first: a retry of an accepted send is a duplicate even if the
     // device lists changed since.

@@ -7,6 +7,7 @@ import { DialectKind, type Database } from './database.js';
 import { DAY_MS } from '@pairwise/protocol/limits';
 import { ConnectionLock } from './connection-lock.js';
 import { KyselyStore } from './kysely-store.js';
+import { SqliteSendPath } from './sqlite-send-path.js';
 import { INITIAL_MIGRATION, MigrationError, migrateTo, migrateToLatest } from './migrations.js';
 import { openSqliteDatabase, sqliteDialect } from './open-sqlite-store.js';
 import { SQLITE_FILE_NAME, openStore } from './open-store.js';
@@ -140,7 +141,7 @@ describe('SQLite store', () => {
     const lock = new ConnectionLock();
     const db = new Kysely<Database>({ dialect: sqliteDialect(database, lock) });
     await migrateToLatest(db, DialectKind.Sqlite, null, null);
-    const store = new KyselyStore(db, DialectKind.Sqlite, { database, lock });
+    const store = new KyselyStore(db, DialectKind.Sqlite, new SqliteSendPath(database, lock));
     const bobDevice = { ...device, deviceId: 'b'.repeat(32), accountId: 'bob' };
     const noPreKeys = { signedPreKey: null, pqPreKey: null, oneTimePreKeys: [], pqOneTimePreKeys: [] };
     expect(await store.createAccount({ account, device, preKeys: noPreKeys })).toBe('created');

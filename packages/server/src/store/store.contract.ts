@@ -116,11 +116,24 @@ function securityEvent(accountId: string, at: number, kind: SecurityEventRow['ki
  */
 export type OpenFromPrevious = (seed: (db: Kysely<unknown>) => Promise<void>) => Promise<Store>;
 
+/** Another session's hold on a device's inbox-writer lock (PostgreSQL: kysely-store.ts). */
+export interface InboxWriterLock {
+  /** How many sessions wait for an inbox-writer lock. */
+  waiters(): Promise<number>;
+  release(): Promise<void>;
+}
+
 /**
  * Registers the contract's tests for one Store implementation; `open` gives a fresh, empty
- * store, `openFromPrevious` one migrated from the previous schema.
+ * store, `openFromPrevious` one migrated from the previous schema. `holdInboxWriterLock` takes a
+ * device's inbox-writer lock from outside the store, where the database has such locks.
  */
-export function describeStoreContract(name: string, open: () => Promise<Store>, openFromPrevious: OpenFromPrevious): void {
+export function describeStoreContract(
+  name: string,
+  open: () => Promise<Store>,
+  openFromPrevious: OpenFromPrevious,
+  holdInboxWriterLock: ((deviceId: string) => Promise<InboxWriterLock>) | null = null,
+): void {
   describe(`Store contract (${name})`, () => {
     let store: Store;
 
@@ -401,6 +414,42 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
       // The refused send's id was not used up.
       expect((await store.enqueue({ ...wrongDevices, envelopes: [{ deviceId: bob.primary.deviceId, content: random(8) }] })).status).toBe('accepted');
     });
+
+    it.skipIf(holdInboxWriterLock === null)(
+      "[SSTORE-54] a send waits only for the other writers of its recipients' inboxes: sends and updates that merely read those devices pass it",
+      async () => {
+        const alice = await register('alice');
+        const bob = await register('bob');
+        const carol = await register('carol');
+        const lock = await holdInboxWriterLock!(bob.primary.deviceId);
+        let settled = false;
+        const blocked = store.enqueue(message(alice.primary, 'bob', [bob.primary.deviceId])).finally(() => {
+          settled = true;
+        });
+        try {
+          // The send is inside its transaction, holding its locks on both accounts and their devices.
+          const start = Date.now();
+          while ((await lock.waiters()) === 0) {
+            if (Date.now() - start > 5000) throw new Error('the send never waited for the inbox-writer lock');
+            await new Promise((resolve) => setTimeout(resolve, 10));
+          }
+          const passing = async () => {
+            // Bob's device is read by this send (its sender) and updated by the touch: neither waits.
+            expect((await store.enqueue(message(bob.primary, 'carol', [carol.primary.deviceId]))).status).toBe('accepted');
+            await store.touchDevices([bob.primary.deviceId, alice.primary.deviceId], T0 + 5 * MINUTE);
+            return 'passed';
+          };
+          const timeout = new Promise<string>((resolve) => setTimeout(() => resolve('waited behind the blocked send'), 3000));
+          expect(await Promise.race([passing(), timeout])).toBe('passed');
+          expect(settled).toBe(false);
+        } finally {
+          await lock.release();
+        }
+        expect((await blocked).status).toBe('accepted');
+        expect(await inboxOf(bob.primary.deviceId)).toHaveLength(1);
+        expect((await store.getDevice(bob.primary.deviceId))!.lastActiveAt).toBe(T0 + 5 * MINUTE);
+      },
+    );
 
     it('[SSTORE-49] touchDevices records activity of many devices at once, only forward', async () => {
       const { primary } = await register('alice');
