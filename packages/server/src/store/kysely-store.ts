@@ -15,12 +15,17 @@
  * - a send locks its two accounts (FOR SHARE) and their devices (FOR KEY SHARE), so it sees a
  *   settled device set: a list replacement waits for it, and so does a device's removal. KEY
  *   SHARE and not UPDATE, so that the sends of A to B and of B to C, which both read B's devices,
- *   do not queue behind each other, and so that touching a device's last-active time (an update
- *   of a column that is not a key) never waits for a send;
+ *   do not queue behind each other unless they write into a common inbox (B's other devices),
+ *   and so that updates of columns that are not keys (last-active time, a prekey upload's lock)
+ *   never wait for a send. The price: an attestation set while a send waits for its locks is not
+ *   seen by that send (a non-key update does not make the lock re-read the row), so a device
+ *   attested at that moment can miss that one message;
  * - whoever writes to a device's inbox first takes a transaction-scoped advisory lock on the
  *   device (`lockInboxes`), so that a device's seqs are committed in increasing order: a reader
- *   paging with `afterSeq` never passes over a row that commits later with a smaller seq. These
- *   locks are taken last, after every row lock, and sorted, so they add no deadlock;
+ *   paging with `afterSeq` never passes over a row that commits later with a smaller seq. They
+ *   are taken sorted, and a transaction holding them waits afterwards only for locks whose
+ *   holders never wait for an advisory lock (a contacts row being inserted, a device row being
+ *   removed or having prekeys stored), so they add no deadlock;
  * - a one-time prekey is taken with FOR UPDATE SKIP LOCKED, so concurrent takers get different ones;
  * - PIN state changes are a single `UPDATE ... WHERE pin_failures = expected` (compare-and-set);
  * - a security log entry is added under the account's `account_security` row lock (FOR UPDATE),
@@ -81,6 +86,9 @@ import type {
 } from './store.js';
 
 const MINUTE_MS = 60 * 1000;
+
+/** Most expired inbox rows one transaction of `expireInbox` deletes. */
+const EXPIRE_BATCH = 500;
 
 /** Rows per multi-row insert or `IN` list: well under SQLite's 32,766 and PostgreSQL's 65,535 bound parameters. */
 const CHUNK = 500;
@@ -290,13 +298,14 @@ export class KyselyStore implements Store {
   async addPreKeys(deviceId: string, upload: PreKeyUploadRow, limits: PreKeyLimits): Promise<PreKeyCounts | 'too-many'> {
     const none = { oneTime: 0, pqOneTime: 0 };
     return this.transaction<PreKeyCounts | 'too-many'>(async (trx, abort) => {
-      // FOR UPDATE keeps the device from being removed until this commits, and makes two uploads
-      // of the same device take turns, so that neither can slip past the other's count.
+      // FOR NO KEY UPDATE keeps the device from being removed until this commits, and makes two
+      // uploads of the same device take turns, so that neither can slip past the other's count;
+      // unlike FOR UPDATE it lets sends, which hold the device FOR KEY SHARE, go on meanwhile.
       const device = await trx
         .selectFrom('devices')
         .select('device_id')
         .where('device_id', '=', deviceId)
-        .$if(this.locks, (qb) => qb.forUpdate())
+        .$if(this.locks, (qb) => qb.forNoKeyUpdate())
         .executeTakeFirst();
       // A device removed meanwhile keeps no prekeys.
       if (device === undefined) return none;
@@ -441,20 +450,35 @@ export class KyselyStore implements Store {
   }
 
   async expireInbox(now: number): Promise<InboxRow[]> {
-    return this.transaction<InboxRow[]>(async (trx) => {
+    // In transactions of at most EXPIRE_BATCH rows: after a long outage the backlog could be
+    // large, and on PostgreSQL each sender device noticed takes a lock until the commit, from a
+    // lock table of bounded size.
+    const notices: InboxRow[] = [];
+    for (;;) {
+      const batch = await this.expireBatch(now);
+      notices.push(...batch.notices);
+      if (batch.expired < EXPIRE_BATCH) break;
+    }
+    return notices.sort((a, b) => a.seq - b.seq);
+  }
+
+  /** Deletes up to EXPIRE_BATCH expired rows, the oldest first, and adds their senders' notices. */
+  private expireBatch(now: number): Promise<{ expired: number; notices: InboxRow[] }> {
+    return this.transaction(async (trx) => {
       // The idempotency window closes with the messages it guarded (same expires_at).
       await trx.deleteFrom('sent_messages').where('expires_at', '<', now).execute();
       // Deleting first and noticing from what was deleted: two nodes sweeping at once cannot
       // both see a row, so a sender is told once. Expired notices themselves go silently.
       const expired = await trx
         .deleteFrom('inbox')
+        .where('seq', 'in', (eb) => eb.selectFrom('inbox').select('seq').where('expires_at', '<', now).orderBy('seq').limit(EXPIRE_BATCH))
         .where('expires_at', '<', now)
         .returning(['seq', 'device_id', 'kind', 'sender_device_id', 'client_message_id', 'server_time', 'expires_at'])
         .execute();
       const messages = expired
         .filter((row) => row.kind === InboxKind.Message && row.sender_device_id !== null)
         .sort((a, b) => int(a.seq) - int(b.seq));
-      if (messages.length === 0) return [];
+      if (messages.length === 0) return { expired: expired.length, notices: [] };
       const accountOf = await deviceAccounts(trx, [...new Set(messages.flatMap((row) => [row.sender_device_id!, row.device_id]))]);
       const notices = messages.flatMap((row) => {
         const sender = row.sender_device_id!;
@@ -480,7 +504,7 @@ export class KyselyStore implements Store {
         const inserted = await trx.insertInto('inbox').values(chunk).returningAll().execute();
         rows.push(...inserted.map(toInboxRow));
       }
-      return rows.sort((a, b) => a.seq - b.seq);
+      return { expired: expired.length, notices: rows };
     });
   }
 
@@ -864,10 +888,6 @@ async function trimOldest(trx: Transaction<Database>, accountId: string, keep: n
     .execute();
 }
 
-/**
- * The undelivered message rows of each recipient device, summed for the quota (enqueue-rules.ts).
- * The covering index inbox_device_id_seq_sender answers this without reading any content.
- */
 /**
  * PostgreSQL only: takes the inbox-writer locks of these devices for the rest of the transaction
  * (see the top of this file). Advisory locks live in memory, unlike row locks, which PostgreSQL

@@ -3,14 +3,16 @@
  * pool, without Kysely. Every delivered message goes through these three; through Kysely a send
  * took nine round trips, each statement parsed and planned anew by the server and built and
  * compiled anew here (docs/performance.md). Named statements are parsed and planned once per
- * connection, and a send is now five round trips: BEGIN, the parties, the usage, the insert, COMMIT.
- * The decisions are enqueue-rules.ts's, shared with SQLite, and the Store contract suite runs on
- * this path.
+ * connection, and a send is now five round trips (four without a quota): BEGIN, the parties, the
+ * usage, the insert, COMMIT. The decisions are enqueue-rules.ts's, shared with SQLite, and the
+ * Store contract suite runs on this path. Named statements need a direct connection, or a pooler
+ * that keeps them (PgBouncer in transaction mode only with max_prepared_statements set).
  *
- * Locks, in the order every writer takes them (kysely-store.ts explains why each is needed): the
- * two accounts FOR SHARE, their devices FOR KEY SHARE, then the inbox-writer advisory locks of
- * the devices written to. All in the parties statement, whose branches PostgreSQL runs in order
- * (a statement that writes or locks rows is never run in parallel).
+ * Locks (kysely-store.ts explains why each is needed, and why they cannot deadlock): the two
+ * accounts FOR SHARE, their devices FOR KEY SHARE, then the inbox-writer advisory locks of the
+ * devices written to, all in the parties statement. PostgreSQL runs the branches of a UNION ALL
+ * one after the other and a data-modifying CTE when it is first read, so they come in that order;
+ * the absence of deadlocks does not depend on it.
  * @module
  */
 import type { Selectable } from 'kysely';
@@ -26,8 +28,10 @@ export const INBOX_LOCK_SEED = 0x70616972; // "pair"
 
 /**
  * Records the send (nothing comes back for a retry), then locks and reads both accounts and their
- * devices, then takes the inbox-writer locks. $1 sender device, $2 client message id, $3 now,
- * $4 expires at, $5 the account ids, $6 the seed, $7 the devices written to.
+ * devices, then takes the inbox-writer locks: only those of devices of the two accounts, and none
+ * for a retry, so that a send that will be refused holds up no stranger's inbox. $1 sender device,
+ * $2 client message id, $3 now, $4 expires at, $5 the account ids, $6 the seed, $7 the devices
+ * written to.
  */
 const PARTIES_SQL = `
 with recorded as (
@@ -43,7 +47,10 @@ select 'device', account_id, null, device_id, kind, attestation
   from (select account_id, device_id, kind, attestation from devices where account_id = any($5::text[]) order by device_id for key share) as d
 union all
 select 'locked', null, null, null, null, null
-  from (select pg_advisory_xact_lock(k) from (select distinct hashtextextended(id, $6) as k from unnest($7::text[]) as id order by k) as keys) as l`;
+  from (select pg_advisory_xact_lock(k) from (
+    select distinct hashtextextended(id, $6) as k from unnest($7::text[]) as id
+    where exists (select 1 from recorded) and exists (select 1 from devices where devices.device_id = id and devices.account_id = any($5::text[]))
+    order by k) as keys) as l`;
 
 /** One row of PARTIES_SQL. */
 interface PartyRow {

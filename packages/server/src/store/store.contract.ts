@@ -744,6 +744,20 @@ export function describeStoreContract(
       expect(await store.expireInbox(now)).toEqual([]);
     });
 
+    it('[SSTORE-23] expireInbox takes a backlog of more than one batch whole, noticing every message once', async () => {
+      const alice = await register('alice');
+      const bob = await register('bob');
+      // 1,100 rows: two full batches of 500 and a partial one.
+      const sends = Array.from({ length: 1100 }, (_, i) => message(alice.primary, 'bob', [bob.primary.deviceId], T0 + i));
+      for (const input of sends) expect((await store.enqueue(input)).status).toBe('accepted');
+      const notices = await store.expireInbox(T0 + 1100 + INBOX_LIFETIME);
+      expect(notices).toHaveLength(1100);
+      expect(new Set(notices.map((notice) => notice.item.kind === 'expired' && Buffer.from(notice.item.clientMessageId).toString('hex'))).size).toBe(1100);
+      expect(notices.map((notice) => notice.seq)).toEqual([...notices.map((notice) => notice.seq)].sort((a, b) => a - b));
+      expect(await inboxOf(bob.primary.deviceId)).toEqual([]);
+      expect(await store.readInbox(alice.primary.deviceId, 0, 2000)).toHaveLength(1100);
+    });
+
     it('[SSTORE-23] expireInbox forgets client message ids once their messages expire', async () => {
       const alice = await register('alice');
       const bob = await register('bob');
