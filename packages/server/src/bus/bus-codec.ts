@@ -34,7 +34,9 @@ export function decodeBusEvent(bytes: Uint8Array): BusEvent {
   switch (event.type) {
     case 'inbox':
       if (!Array.isArray(event.deviceIds) || event.deviceIds.length === 0 || !event.deviceIds.every(isDeviceIdValue)) fail('inbox', 'deviceIds');
-      return { type: 'inbox', deviceIds: event.deviceIds };
+      if (event.seqs === undefined) return { type: 'inbox', deviceIds: event.deviceIds };
+      if (!Array.isArray(event.seqs) || event.seqs.length !== event.deviceIds.length || !event.seqs.every(isSeq)) fail('inbox', 'seqs');
+      return { type: 'inbox', deviceIds: event.deviceIds, seqs: event.seqs };
     case 'revoke':
       if (!isDeviceIdValue(event.deviceId)) fail('revoke', 'deviceId');
       if (event.reason !== 'removed' && event.reason !== 'logged-out' && event.reason !== 'expired') fail('revoke', 'reason');
@@ -73,6 +75,10 @@ function fail(type: string, field: string): never {
 
 function isDeviceIdValue(value: unknown): value is string {
   return typeof value === 'string' && isDeviceId(value);
+}
+
+function isSeq(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value > 0;
 }
 
 function isCount(value: unknown): value is number {

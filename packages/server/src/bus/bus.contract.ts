@@ -18,6 +18,7 @@ const DEVICE_B = '0123456789abcdef0123456789abcdef';
 /** One event of every kind. */
 export const EVERY_EVENT: readonly BusEvent[] = [
   { type: 'inbox', deviceIds: [DEVICE_A, DEVICE_B] },
+  { type: 'inbox', deviceIds: [DEVICE_A, DEVICE_B], seqs: [7, 9_007_199_254_740_991] },
   { type: 'revoke', deviceId: DEVICE_A, reason: 'removed' },
   { type: 'device-list', accountId: 'alice' },
   { type: 'link-approved', tokenHash: 'f'.repeat(64), accountId: 'alice', sealedBundle: new Uint8Array([0, 1, 2, 250, 255]) },

@@ -7,8 +7,12 @@
 
 /** Everything one node tells the others (and itself). */
 export type BusEvent =
-  /** These devices have new inbox rows: whichever node holds their sockets pushes them. */
-  | { readonly type: 'inbox'; readonly deviceIds: readonly string[] }
+  /**
+   * These devices have new inbox rows: whichever node holds their sockets pushes them. `seqs`,
+   * side by side with `deviceIds` when given, are the newest rows' seqs: a connection that has
+   * pushed them already is not woken.
+   */
+  | { readonly type: 'inbox'; readonly deviceIds: readonly string[]; readonly seqs?: readonly number[] }
   /** This device no longer exists: close its sockets with the "logged out" code (SPEC REVOKE-1). */
   | { readonly type: 'revoke'; readonly deviceId: string; readonly reason: 'removed' | 'logged-out' | 'expired' }
   /** The account's devices changed: tell its devices and its contacts' devices. */

@@ -49,6 +49,9 @@ if (sharedUrl === null) {
       const log = heard(node);
       const stranger = await connect({ servers: url });
       const garbage = ['not json', '{"type":"revoke","deviceId":"../../etc","reason":"removed"}', '{"type":"inbox","deviceIds":[]}', '{"type":"shutdown"}', 'null'];
+      // seqs side by side with deviceIds, positive integers.
+      const device = 'a'.repeat(32);
+      garbage.push(`{"type":"inbox","deviceIds":["${device}"],"seqs":[1,2]}`, `{"type":"inbox","deviceIds":["${device}"],"seqs":[0]}`, `{"type":"inbox","deviceIds":["${device}"],"seqs":"7"}`);
       for (const text of garbage) stranger.publish(subject, new TextEncoder().encode(text));
       stranger.publish(subject, encodeBusEvent({ type: 'device-list', accountId: 'alice' }));
       await stranger.flush();

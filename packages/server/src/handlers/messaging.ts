@@ -53,7 +53,21 @@ export async function sendMessage(connection: Connection, body: SendMessage): Pr
   if (result.status === 'inbox-full') throw new InboxFullError(result.deviceIds);
   if (result.status === 'accepted') {
     ctx.metrics.sendAccepted();
-    await ctx.bus.publish({ type: 'inbox', deviceIds: result.seqs.map((row) => row.deviceId) });
+    // Straight to the recipients' connections here that are caught up (SPEC INBOX-7); the event
+    // wakes the others, here and on other nodes, which read the rows from the store.
+    const content = new Map(envelopes.map((envelope) => [envelope.deviceId, envelope.content]));
+    ctx.hub.stored(
+      result.seqs.map(({ deviceId, seq, previousSeq }) => ({
+        previousSeq,
+        row: {
+          seq,
+          deviceId,
+          serverTime: now,
+          item: { kind: 'message', senderAccountId: sender.accountId, senderDeviceId: sender.deviceId, clientMessageId, content: content.get(deviceId)! },
+        },
+      })),
+    );
+    await ctx.bus.publish({ type: 'inbox', deviceIds: result.seqs.map((row) => row.deviceId), seqs: result.seqs.map((row) => row.seq) });
   }
   return { case: 'sendResult', value: { serverTime: now, duplicate: result.status === 'duplicate' } };
 }

@@ -78,17 +78,24 @@ from inbox where device_id = any($1::text[]) and sender_account_id is not null g
 /**
  * Stores the envelopes ($1 device ids, $2 contents) and, when $8 and $9 differ, records the two
  * accounts as contacts of each other (sorted, so that two sends insert the pair in one order).
+ * Returns each row's seq with the newest seq its device had before (StoredSeq.previousSeq): the
+ * statement sees what had committed when it began, which, under the inbox locks taken before,
+ * is every earlier row of those devices, and not its own rows.
  */
 const INSERT_SQL = `
 with contacts_added as (
   insert into contacts (account_id, peer_account_id)
   select * from (values ($8::text, $9::text), ($9::text, $8::text)) as pair where $8::text <> $9::text
   on conflict (account_id, peer_account_id) do nothing
+), previous as (
+  select device_id, max(seq) as seq from inbox where device_id = any($1::text[]) group by device_id
+), inserted as (
+  insert into inbox (device_id, server_time, expires_at, kind, sender_account_id, sender_device_id, client_message_id, content, content_bytes)
+  select envelope.device_id, $3, $4, $5, $6, $7, $10, envelope.content, octet_length(envelope.content)
+  from unnest($1::text[], $2::bytea[]) as envelope(device_id, content)
+  returning seq, device_id
 )
-insert into inbox (device_id, server_time, expires_at, kind, sender_account_id, sender_device_id, client_message_id, content, content_bytes)
-select envelope.device_id, $3, $4, $5, $6, $7, $10, envelope.content, octet_length(envelope.content)
-from unnest($1::text[], $2::bytea[]) as envelope(device_id, content)
-returning seq, device_id`;
+select inserted.seq, inserted.device_id, previous.seq as previous_seq from inserted left join previous on previous.device_id = inserted.device_id`;
 
 const READ_SQL = 'select * from inbox where device_id = $1 and seq > $2 order by seq limit $3';
 
@@ -166,7 +173,7 @@ export class PostgresSendPath {
       if (full.length > 0) return { status: 'inbox-full', deviceIds: full };
     }
     const [a, b] = [input.senderAccountId, input.recipientAccountId].sort();
-    const inserted = await client.query<{ seq: string; device_id: string }>({
+    const inserted = await client.query<{ seq: string; device_id: string; previous_seq: string | null }>({
       name: 'pairwise_send_insert',
       text: INSERT_SQL,
       values: [
@@ -182,8 +189,12 @@ export class PostgresSendPath {
         buffer(input.clientMessageId),
       ],
     });
-    const seqOf = new Map(inserted.rows.map((row) => [row.device_id, int(row.seq)]));
-    return { status: 'accepted', seqs: targets.map((deviceId) => ({ deviceId, seq: seqOf.get(deviceId)! })) };
+    const stored = new Map(inserted.rows.map((row) => [row.device_id, row]));
+    const seqs = targets.map((deviceId) => {
+      const row = stored.get(deviceId)!;
+      return { deviceId, seq: int(row.seq), previousSeq: row.previous_seq === null ? null : int(row.previous_seq) };
+    });
+    return { status: 'accepted', seqs };
   }
 
   async readInbox(deviceId: string, afterSeq: number, limit: number): Promise<InboxRow[]> {

@@ -76,6 +76,7 @@ export class SqliteSendPath {
   private readonly selectParties: Sqlite.Statement<[string, string], PartyRow>;
   private readonly selectUsage: Sqlite.Statement<[string, string, string, string, string], InboxUsageRow>;
   private readonly insertInbox: Sqlite.Statement<unknown[], { seq: number }>;
+  private readonly selectLastSeq: Sqlite.Statement<[string], { seq: number | null }>;
   private readonly insertContacts: Sqlite.Statement<[string, string, string, string]>;
   private readonly selectInbox: Sqlite.Statement<[string, number, number], Selectable<InboxTable>>;
   private readonly deleteInboxRow: Sqlite.Statement<[string, number]>;
@@ -110,6 +111,8 @@ export class SqliteSendPath {
       `insert into inbox (device_id, server_time, expires_at, kind, sender_account_id, sender_device_id, client_message_id, content, content_bytes)
        values (?, ?, ?, ?, ?, ?, ?, ?, ?) returning seq`,
     );
+    // The newest row a send's row follows (StoredSeq.previousSeq): one step down the inbox index.
+    this.selectLastSeq = database.prepare('select max(seq) as seq from inbox where device_id = ?');
     this.insertContacts = database.prepare(
       'insert into contacts (account_id, peer_account_id) values (?, ?), (?, ?) on conflict (account_id, peer_account_id) do nothing',
     );
@@ -225,6 +228,7 @@ export class SqliteSendPath {
       if (full.length > 0) throw new Refused({ status: 'inbox-full', deviceIds: full });
     }
     const seqs = input.envelopes.map((envelope) => {
+      const previous = this.selectLastSeq.get(envelope.deviceId);
       const row = this.insertInbox.get(
         envelope.deviceId,
         input.now,
@@ -236,7 +240,7 @@ export class SqliteSendPath {
         envelope.content,
         envelope.content.byteLength,
       );
-      return { deviceId: envelope.deviceId, seq: Number(row!.seq) };
+      return { deviceId: envelope.deviceId, seq: Number(row!.seq), previousSeq: previous?.seq ?? null };
     });
     if (input.senderAccountId !== input.recipientAccountId) {
       const [a, b] = [input.senderAccountId, input.recipientAccountId].sort() as [string, string];

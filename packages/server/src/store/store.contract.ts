@@ -744,6 +744,35 @@ export function describeStoreContract(
       expect(await store.expireInbox(now)).toEqual([]);
     });
 
+    it('[SSTORE-55] each accepted row comes with the newest seq its device had before it, or null', async () => {
+      const alice = await register('alice');
+      const bob = await register('bob');
+      const { device: bobLaptop } = await linkNew('bob');
+      const send = async (devices: readonly string[]) => {
+        const result = await store.enqueue(message(alice.primary, 'bob', devices));
+        if (result.status !== 'accepted') throw new Error(`not accepted: ${result.status}`);
+        return new Map(result.seqs.map((row) => [row.deviceId, row]));
+      };
+      const both = [bob.primary.deviceId, bobLaptop.deviceId];
+      const first = await send(both);
+      expect(first.get(bob.primary.deviceId)!.previousSeq).toBeNull();
+      expect(first.get(bobLaptop.deviceId)!.previousSeq).toBeNull();
+      const second = await send(both);
+      // Each device's own previous row, not the other's (which may have a higher seq).
+      expect(second.get(bob.primary.deviceId)!.previousSeq).toBe(first.get(bob.primary.deviceId)!.seq);
+      expect(second.get(bobLaptop.deviceId)!.previousSeq).toBe(first.get(bobLaptop.deviceId)!.seq);
+      // Acknowledged rows are gone: the phone's next row follows nothing, the laptop's its second.
+      await store.ackInbox(bob.primary.deviceId, [first.get(bob.primary.deviceId)!.seq, second.get(bob.primary.deviceId)!.seq]);
+      const third = await send(both);
+      expect(third.get(bob.primary.deviceId)!.previousSeq).toBeNull();
+      expect(third.get(bobLaptop.deviceId)!.previousSeq).toBe(second.get(bobLaptop.deviceId)!.seq);
+      // Sends made at once: each row follows the one stored just before it.
+      const results = await Promise.all(Array.from({ length: 6 }, () => store.enqueue(message(alice.primary, 'bob', both))));
+      const rows = results.flatMap((result) => (result.status === 'accepted' ? result.seqs : [])).filter((row) => row.deviceId === bobLaptop.deviceId);
+      const bySeq = [...rows].sort((a, b) => a.seq - b.seq);
+      expect(bySeq.map((row) => row.previousSeq)).toEqual([third.get(bobLaptop.deviceId)!.seq, ...bySeq.slice(0, -1).map((row) => row.seq)]);
+    });
+
     it('[SSTORE-23] expireInbox takes a backlog of more than one batch whole, noticing every message once', async () => {
       const alice = await register('alice');
       const bob = await register('bob');

@@ -212,12 +212,24 @@ export interface InboxQuota {
  * Each refusal also forgets the client message id, so a later retry is judged afresh.
  */
 export type EnqueueResult =
-  | { readonly status: 'accepted'; readonly seqs: readonly { readonly deviceId: string; readonly seq: number }[] }
+  | { readonly status: 'accepted'; readonly seqs: readonly StoredSeq[] }
   | { readonly status: 'duplicate' }
   | { readonly status: 'devices-changed' }
   | { readonly status: 'sender-not-current' }
   | { readonly status: 'recipient-unavailable' }
   | { readonly status: 'inbox-full'; readonly deviceIds: readonly string[] };
+
+/**
+ * Where an accepted send's row went: its device, its seq, and the largest seq of that device's
+ * inbox below it when it was stored (null: none), read under the device's writer lock, so that
+ * no row of the device lies between the two. The hub pushes the row at once to a connection that
+ * had pushed up to `previousSeq` (SPEC INBOX-7).
+ */
+export interface StoredSeq {
+  readonly deviceId: string;
+  readonly seq: number;
+  readonly previousSeq: number | null;
+}
 
 /** Linking a companion: everything is checked and changed in one transaction. */
 export interface LinkCompanionInput {

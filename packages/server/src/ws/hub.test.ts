@@ -28,6 +28,10 @@ class LossyBus implements Bus {
   gap(): void {
     for (const handler of this.handlers) handler({ type: 'gap' });
   }
+  /** Hands the subscribers an event, as the broker would. */
+  emit(event: BusEvent): void {
+    for (const handler of this.handlers) handler(event);
+  }
 }
 
 type Fixture = Awaited<ReturnType<typeof accountFixture>>;
@@ -136,5 +140,111 @@ describe('the hub when the store fails', () => {
     await ctx.bus.publish({ type: 'inbox', deviceIds: [ids.primary] });
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(phone.seen.pushed).toHaveLength(1);
+  });
+});
+
+describe('[INBOX-7] rows pushed as they are stored', () => {
+  /** The fixture with a hub whose store counts its inbox reads, and the phone connected to it. */
+  async function countingHub() {
+    const fixture = await accountFixture();
+    const { ctx, store, ids } = fixture;
+    const reads = { count: 0 };
+    const counting = new Proxy(store, {
+      get(target, property, receiver) {
+        const value: unknown = Reflect.get(target, property, receiver);
+        if (property === 'readInbox') {
+          return (...args: Parameters<typeof store.readInbox>) => {
+            reads.count++;
+            return store.readInbox(...args);
+          };
+        }
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const bus = new LossyBus();
+    ctx.hub.detach();
+    ctx.hub.attach({ ...ctx, store: counting, bus });
+    const primaryRow = await store.getDevice(ids.primary);
+    const companionRow = await store.getDevice(ids.companion);
+    if (primaryRow === null || companionRow === null) throw new Error('fixture devices missing');
+    expect(await store.setAttestation(ids.companion, new Uint8Array(randomBytes(64)))).toBe(true);
+    const phone = fakeConnection(primaryRow);
+    ctx.hub.addDevice(phone.connection);
+    ctx.hub.startDelivery(phone.connection);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    return { ...fixture, reads, phone, bus, laptop: companionRow };
+  }
+
+  /** Stores a message from the laptop to the phone, and what the hub is told of it. */
+  async function store(fixture: Awaited<ReturnType<typeof countingHub>>, content: number) {
+    const { ctx, ids } = fixture;
+    const now = ctx.clock.now();
+    const input = {
+      senderAccountId: 'alice',
+      senderDeviceId: ids.companion,
+      recipientAccountId: 'alice',
+      clientMessageId: new Uint8Array(randomBytes(16)),
+      envelopes: [{ deviceId: ids.primary, content: new Uint8Array([content]) }],
+      now,
+      expiresAt: now + 86_400_000,
+    };
+    const result = await fixture.store.enqueue(input);
+    if (result.status !== 'accepted') throw new Error(`not accepted: ${result.status}`);
+    const [{ seq, previousSeq }] = result.seqs as [(typeof result.seqs)[0]];
+    const row = {
+      seq,
+      deviceId: ids.primary,
+      serverTime: now,
+      item: { kind: 'message' as const, senderAccountId: 'alice', senderDeviceId: ids.companion, clientMessageId: input.clientMessageId, content: input.envelopes[0]!.content },
+    };
+    return { row, previousSeq };
+  }
+
+  const delivered = (pushed: unknown[]) => pushed.map((frame) => (frame as { body: { value: { seq: number } } }).body.value.seq);
+
+  it('a connection that has pushed everything gets each new row without a read of the inbox', async () => {
+    const fixture = await countingHub();
+    const readsAfterConnect = fixture.reads.count;
+    expect(readsAfterConnect).toBeGreaterThan(0);
+    const seqs: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const stored = await store(fixture, i);
+      fixture.ctx.hub.stored([stored]);
+      seqs.push(stored.row.seq);
+    }
+    expect(delivered(fixture.phone.seen.pushed)).toEqual(seqs);
+    expect(fixture.reads.count).toBe(readsAfterConnect);
+  });
+
+  it('a row stored behind one the connection has not pushed waits for the pump, which delivers both in order', async () => {
+    const fixture = await countingHub();
+    // A row stored on another node, whose event has not arrived yet.
+    const missed = await store(fixture, 1);
+    const next = await store(fixture, 2);
+    expect(next.previousSeq).toBe(missed.row.seq);
+    fixture.ctx.hub.stored([next]);
+    expect(fixture.phone.seen.pushed).toEqual([]);
+    // The events wake the pump, which reads both from the store.
+    const reads = fixture.reads.count;
+    fixture.bus.emit({ type: 'inbox', deviceIds: [fixture.ids.primary], seqs: [next.row.seq] });
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(delivered(fixture.phone.seen.pushed)).toEqual([missed.row.seq, next.row.seq]);
+    expect(fixture.reads.count).toBeGreaterThan(reads);
+  });
+
+  it('an inbox event for rows the connection has pushed reads nothing; one for a newer row reads it', async () => {
+    const fixture = await countingHub();
+    const first = await store(fixture, 1);
+    fixture.ctx.hub.stored([first]);
+    expect(delivered(fixture.phone.seen.pushed)).toEqual([first.row.seq]);
+    const reads = fixture.reads.count;
+    fixture.bus.emit({ type: 'inbox', deviceIds: [fixture.ids.primary], seqs: [first.row.seq] });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(fixture.reads.count).toBe(reads);
+    const second = await store(fixture, 2);
+    fixture.bus.emit({ type: 'inbox', deviceIds: [fixture.ids.primary], seqs: [second.row.seq] });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(fixture.reads.count).toBeGreaterThan(reads);
+    expect(delivered(fixture.phone.seen.pushed)).toEqual([first.row.seq, second.row.seq]);
   });
 });

@@ -2,7 +2,8 @@
  * This node's live connections, and what it does with each Bus event. Every node subscribes to
  * the Bus; an event is acted on by whichever node holds the sockets concerned. Deliveries are
  * read from the store, the one source of truth, so a node that missed an event still delivers
- * everything at the device's next connect.
+ * everything at the device's next connect; only a row a send on this node has just stored, for a
+ * connection that is caught up, is pushed as it was stored (`stored`).
  * @module
  */
 import { CLOSE_LOGGED_OUT } from '@pairwise/protocol/errors';
@@ -13,6 +14,7 @@ import type { ServerContext } from '../context.js';
 import { accountDevices } from '../handlers/account-devices.js';
 import { inboxRowToDeliver } from '../handlers/convert.js';
 import { removeTemporaryDeviceIfGone, temporaryDeviceWentAway } from '../temporary-sessions.js';
+import type { InboxRow } from '../store/store.js';
 import type { Connection } from './connection.js';
 
 /**
@@ -105,6 +107,25 @@ export class Hub {
   }
 
   /**
+   * Rows a send on this node has just committed (SPEC INBOX-7). A connection of their device
+   * whose pump is idle, with room to push, and which has pushed everything up to the row's
+   * `previousSeq` gets the row at once, without a read of the inbox: no row of the device lies
+   * between (the store read `previousSeq` under the device's writer lock), and a row deleted in
+   * between was acknowledged by the device or expired, so it is not owed. Any other connection
+   * is left to the `inbox` event, which wakes its pump.
+   */
+  stored(rows: readonly { readonly row: InboxRow; readonly previousSeq: number | null }[]): void {
+    for (const { row, previousSeq } of rows) {
+      for (const connection of this.byDevice.get(row.deviceId) ?? []) {
+        const state = this.pumps.get(connection);
+        if (state === undefined || state.running || connection.isClosed || !connection.canPush || state.unacked.size >= MAX_UNACKED) continue;
+        if (row.seq <= connection.lastPushedSeq || (previousSeq ?? 0) > connection.lastPushedSeq) continue;
+        this.push(connection, state, row);
+      }
+    }
+  }
+
+  /**
    * A companion waits here for the primary's approval of any of its live link tokens: the phone
    * may approve a code scanned just before the screen showed the next one.
    */
@@ -189,7 +210,14 @@ export class Hub {
         await this.catchUp();
         return;
       case 'inbox':
-        for (const deviceId of event.deviceIds) for (const connection of this.connectionsOf(deviceId)) this.wake(connection);
+        event.deviceIds.forEach((deviceId, i) => {
+          const seq = event.seqs?.[i];
+          for (const connection of this.connectionsOf(deviceId)) {
+            // Already pushed (by `stored`, on the node that took the send): nothing to read.
+            if (seq !== undefined && connection.lastPushedSeq >= seq) continue;
+            this.wake(connection);
+          }
+        });
         return;
       case 'revoke':
         for (const connection of this.connectionsOf(event.deviceId)) {
@@ -285,7 +313,6 @@ export class Hub {
       state.again = true;
       return;
     }
-    const { metrics } = this.context();
     state.running = true;
     try {
       do {
@@ -301,10 +328,7 @@ export class Hub {
           // Rows left over when the buffer fills are read again after the drain.
           for (const row of rows) {
             if (!connection.canPush || connection.isClosed) break;
-            state.unacked.add(row.seq);
-            connection.lastPushedSeq = row.seq;
-            connection.push({ body: { case: 'deliver', value: inboxRowToDeliver(row) } });
-            metrics.deliveryPushed();
+            this.push(connection, state, row);
             pushed++;
           }
           if (pushed < rows.length) continue;
@@ -315,6 +339,14 @@ export class Hub {
     } finally {
       state.running = false;
     }
+  }
+
+  /** Pushes one row, the next in seq order for this connection. */
+  private push(connection: Connection, state: PumpState, row: InboxRow): void {
+    state.unacked.add(row.seq);
+    connection.lastPushedSeq = row.seq;
+    connection.push({ body: { case: 'deliver', value: inboxRowToDeliver(row) } });
+    this.context().metrics.deliveryPushed();
   }
 
   private context(): ServerContext {
