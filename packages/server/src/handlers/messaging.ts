@@ -56,17 +56,21 @@ export async function sendMessage(connection: Connection, body: SendMessage): Pr
     // Straight to the recipients' connections here that are caught up (SPEC INBOX-7); the event
     // wakes the others, here and on other nodes, which read the rows from the store.
     const content = new Map(envelopes.map((envelope) => [envelope.deviceId, envelope.content]));
-    ctx.hub.stored(
-      result.seqs.map(({ deviceId, seq, previousSeq }) => ({
-        previousSeq,
-        row: {
-          seq,
-          deviceId,
-          serverTime: now,
-          item: { kind: 'message', senderAccountId: sender.accountId, senderDeviceId: sender.deviceId, clientMessageId, content: content.get(deviceId)! },
-        },
-      })),
-    );
+    const rows = result.seqs.map(({ deviceId, seq, previousSeq }) => ({
+      previousSeq,
+      row: {
+        seq,
+        deviceId,
+        serverTime: now,
+        item: { kind: 'message' as const, senderAccountId: sender.accountId, senderDeviceId: sender.deviceId, clientMessageId, content: content.get(deviceId)! },
+      },
+    }));
+    try {
+      ctx.hub.stored(rows);
+    } catch (error) {
+      // The rows are stored: the event below still wakes every pump, which reads them.
+      ctx.log.error({ err: error instanceof Error ? error.name : String(error) }, 'direct delivery failed');
+    }
     await ctx.bus.publish({ type: 'inbox', deviceIds: result.seqs.map((row) => row.deviceId), seqs: result.seqs.map((row) => row.seq) });
   }
   return { case: 'sendResult', value: { serverTime: now, duplicate: result.status === 'duplicate' } };

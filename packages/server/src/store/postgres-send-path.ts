@@ -88,7 +88,8 @@ with contacts_added as (
   select * from (values ($8::text, $9::text), ($9::text, $8::text)) as pair where $8::text <> $9::text
   on conflict (account_id, peer_account_id) do nothing
 ), previous as (
-  select device_id, max(seq) as seq from inbox where device_id = any($1::text[]) group by device_id
+  -- One max() per device, so that each is a single step down the inbox index.
+  select id as device_id, (select max(seq) from inbox where inbox.device_id = id) as seq from unnest($1::text[]) as id
 ), inserted as (
   insert into inbox (device_id, server_time, expires_at, kind, sender_account_id, sender_device_id, client_message_id, content, content_bytes)
   select envelope.device_id, $3, $4, $5, $6, $7, $10, envelope.content, octet_length(envelope.content)

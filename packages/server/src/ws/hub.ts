@@ -108,7 +108,7 @@ export class Hub {
 
   /**
    * Rows a send on this node has just committed (SPEC INBOX-7). A connection of their device
-   * whose pump is idle, with room to push, and which has pushed everything up to the row's
+   * whose pump is idle (and not waiting for a drain), with room to push, and which has pushed everything up to the row's
    * `previousSeq` gets the row at once, without a read of the inbox: no row of the device lies
    * between (the store read `previousSeq` under the device's writer lock), and a row deleted in
    * between was acknowledged by the device or expired, so it is not owed. Any other connection
@@ -118,7 +118,7 @@ export class Hub {
     for (const { row, previousSeq } of rows) {
       for (const connection of this.byDevice.get(row.deviceId) ?? []) {
         const state = this.pumps.get(connection);
-        if (state === undefined || state.running || connection.isClosed || !connection.canPush || state.unacked.size >= MAX_UNACKED) continue;
+        if (state === undefined || state.running || state.waitingForDrain || connection.isClosed || !connection.canPush || state.unacked.size >= MAX_UNACKED) continue;
         if (row.seq <= connection.lastPushedSeq || (previousSeq ?? 0) > connection.lastPushedSeq) continue;
         this.push(connection, state, row);
       }
