@@ -31,6 +31,7 @@ import { requesterKey } from './network.js';
 import { Admission, CLOSE_TRY_AGAIN_LATER } from './ws/admission.js';
 import { Connection } from './ws/connection.js';
 import { Hub } from './ws/hub.js';
+import { Keepalive } from './ws/keepalive.js';
 
 /** An HTTP connection idle this long is closed (SPEC LIMIT-4). */
 const IDLE_HTTP_CONNECTION_MS = 30_000;
@@ -90,20 +91,9 @@ export async function createServer(parts: ServerParts): Promise<PairwiseServer> 
 
   await app.register(websocket, { options: { maxPayload: MAX_FRAME_BYTES } });
 
-  // Keepalive: a socket that does not answer a ping within one interval is gone (a laptop lid
-  // closed, a network changed) and is closed, so that it stops counting as connected.
-  const alive = new Map<WebSocket, boolean>();
-  const keepalive = setInterval(() => {
-    for (const [socket, answered] of alive) {
-      if (!answered) {
-        socket.terminate();
-        continue;
-      }
-      alive.set(socket, false);
-      socket.ping();
-    }
-  }, KEEPALIVE_INTERVAL_MS);
-  keepalive.unref();
+  // Keepalive: a socket that does not answer a ping within one interval is gone (ws/keepalive.ts).
+  const keepalive = new Keepalive();
+  keepalive.start(KEEPALIVE_INTERVAL_MS);
 
   const admission = new Admission({ perAddress: config.limits.pendingConnectionsPerAddress, total: config.limits.pendingConnections });
   // Before the upgrade, so that a refused socket costs an HTTP answer and nothing more (SPEC LIMIT-4, LIMIT-6).
@@ -124,9 +114,7 @@ export async function createServer(parts: ServerParts): Promise<PairwiseServer> 
   };
 
   app.get('/ws', { websocket: true, preValidation: admit }, (socket, request) => {
-    alive.set(socket, true);
-    socket.on('pong', () => alive.set(socket, true));
-    socket.on('close', () => alive.delete(socket));
+    keepalive.track(socket);
     const connection = new Connection(socket, context, {
       ipAddress: request.ip,
       userAgent: request.headers['user-agent'] ?? '',
@@ -184,7 +172,7 @@ export async function createServer(parts: ServerParts): Promise<PairwiseServer> 
     context,
     async close() {
       stopSweeper();
-      clearInterval(keepalive);
+      keepalive.stop();
       hub.closeAll(1001, 'server shutting down');
       hub.detach();
       await app.close();
