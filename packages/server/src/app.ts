@@ -10,7 +10,6 @@ import websocket from '@fastify/websocket';
 import { WireError } from '@pairwise/protocol/errors';
 import { MAX_FRAME_BYTES } from '@pairwise/protocol/limits';
 import { PROTOCOL_VERSION } from '@pairwise/protocol/version';
-import type { WebSocket } from 'ws';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { readAssetManifest } from './asset-manifest.js';
 import { InProcessBus } from './bus/in-process-bus.js';
